@@ -1,0 +1,481 @@
+/**
+ * The embedded default {@link Store}: plain Maps in this process. The fastest path, and the
+ * reference behaviour that `@leadpipe/core/testing`'s `storeConformance` checks every adapter against.
+ * @module
+ */
+import type { ClaimOptions, CommitBatch, LeadFilter, Store } from '../contracts.js';
+import { ConflictError, LeadpipeError, NotFoundError } from '../errors.js';
+import type { AuditEntry, LeadState, OutboxEntry, OutboxStatus, Profile, StoredEvent } from '../types.js';
+
+/** One tenant's data. Every lookup goes tenant first, so tenants cannot see each other. */
+interface TenantData {
+  events: Map<string, StoredEvent>;
+  /** Events by `subjectRef`, each array sorted by (occurredAt, id). */
+  timelines: Map<string, StoredEvent[]>;
+  leads: Map<string, LeadState>;
+  /** Lead ids in paging order; rebuilt lazily after a lead is added or removed (`null`: stale). */
+  sortedLeadIds: string[] | null;
+  aliases: Map<string, string>;
+  profiles: Map<string, Profile>;
+  counters: Map<string, number>;
+  effects: Map<string, OutboxSlot>;
+  audit: AuditEntry[];
+}
+
+/** A mutable holder of an immutable {@link OutboxEntry}: a state change swaps `entry` for a new object. */
+interface OutboxSlot {
+  tenantId: string;
+  entry: OutboxEntry;
+}
+
+const DEFAULT_LIST_LIMIT = 100;
+
+/**
+ * The in-memory {@link Store}: the embedded default, for one process, tests and replays.
+ *
+ * **Ownership, no copies.** To stay fast the store keeps the very objects handed to
+ * {@link MemoryStore.commit} and returns them from reads, without cloning. Once committed, an
+ * event, lead, effect, profile or audit entry belongs to the store, and both sides must treat it as
+ * immutable: the writer does not change it after `commit`, readers do not change what they get
+ * back (the engine never mutates a committed lead; it builds a new state for the next version).
+ * The store itself never mutates a committed object either: moving events to a subject (identity
+ * merge) and outbox state changes replace objects with shallow copies.
+ *
+ * Other behaviour, where the {@link Store} contract leaves room:
+ * - `commit` validates everything (lead versions, new event ids, new effect ids) before writing
+ *   anything, so a rejected batch leaves no trace. The same lead may appear more than once in a
+ *   batch; each write is checked against the version the previous one wrote. Writes are applied
+ *   before `deleteLeads`; `aliases` are applied after `events`, so anonymous events in the same
+ *   batch move too. The stored `version` is the lead's own `version` field: the writer increments it.
+ * - Effect ids are unique in the whole store, not per tenant, because
+ *   {@link MemoryStore.completeEffect} and {@link MemoryStore.failEffect} take only the id. A commit
+ *   adding an existing effect id is rejected with a `ConflictError` (`DUPLICATE_EVENT`, details `effectId`).
+ * - A new outbox entry is available from its effect's `createdAt`. A lease holds while
+ *   `now < leaseUntil`.
+ * - `failEffect` and `completeEffect` never bring a `done` entry back; an unknown id rejects with `NOT_FOUND`.
+ * - `listLeads` pages in lead-id order (UTF-16 code units); the cursor is the last id returned, so a
+ *   lead changed between pages is neither repeated nor skipped.
+ * - `getCounters` returns every requested key, `0` for a counter never incremented.
+ * - `listAudit` returns entries in the order they were appended; `limit` keeps the first ones.
+ * - Recording an alias for an anonymous id that already has one replaces the link; later events
+ *   under `anon:<id>` are not remapped by the store (the engine resolves aliases before writing).
+ *
+ * @example
+ * ```ts
+ * const store = new MemoryStore();
+ * await store.commit({ tenantId: 'acme', events: [event], leads: [{ lead, expectedVersion: null }], effects: [] });
+ * const lead = await store.getLead('acme', lead.id);
+ * ```
+ */
+export class MemoryStore implements Store {
+  readonly #tenants = new Map<string, TenantData>();
+  /** Every outbox entry of every tenant, by effect id. */
+  readonly #outbox = new Map<string, OutboxSlot>();
+  /** The entries not yet `done` or `dead`: the only ones a claim looks at. */
+  readonly #open = new Map<string, OutboxSlot>();
+  #closed = false;
+
+  /** {@inheritDoc Store.commit} */
+  async commit(batch: CommitBatch): Promise<void> {
+    this.#assertOpen();
+    const { tenantId } = batch;
+    const existing = this.#tenants.get(tenantId);
+
+    // 1. Validate everything. Nothing below this block may throw.
+    validateEvents(batch, existing);
+    this.#validateEffects(batch);
+    validateLeads(batch, existing);
+
+    // 2. Apply.
+    const t = existing ?? this.#createTenant(tenantId);
+    for (const event of batch.events) {
+      t.events.set(event.id, event);
+      insertSorted(timelineOf(t, event.subjectRef), event);
+    }
+    for (const { lead } of batch.leads) {
+      if (t.sortedLeadIds !== null && !t.leads.has(lead.id)) t.sortedLeadIds = null;
+      t.leads.set(lead.id, lead);
+    }
+    if (batch.deleteLeads) {
+      for (const { id } of batch.deleteLeads) {
+        if (t.leads.delete(id)) t.sortedLeadIds = null;
+      }
+    }
+    for (const effect of batch.effects) {
+      const slot: OutboxSlot = { tenantId, entry: { effect, status: 'pending', attempts: 0, availableAt: effect.createdAt } };
+      this.#outbox.set(effect.id, slot);
+      this.#open.set(effect.id, slot);
+      t.effects.set(effect.id, slot);
+    }
+    if (batch.audit) for (const entry of batch.audit) t.audit.push(entry);
+    if (batch.aliases) for (const { anonymousId, subjectId } of batch.aliases) moveAlias(t, anonymousId, subjectId);
+    if (batch.profiles) for (const profile of batch.profiles) t.profiles.set(profile.subjectId, profile);
+    if (batch.counters) for (const { key, delta } of batch.counters) t.counters.set(key, (t.counters.get(key) ?? 0) + delta);
+  }
+
+  /** {@inheritDoc Store.existingEventIds} */
+  async existingEventIds(tenantId: string, ids: readonly string[]): Promise<Set<string>> {
+    this.#assertOpen();
+    const found = new Set<string>();
+    const events = this.#tenants.get(tenantId)?.events;
+    if (events) for (const id of ids) if (events.has(id)) found.add(id);
+    return found;
+  }
+
+  /** {@inheritDoc Store.getLead} */
+  async getLead(tenantId: string, leadId: string): Promise<LeadState | undefined> {
+    this.#assertOpen();
+    return this.#tenants.get(tenantId)?.leads.get(leadId);
+  }
+
+  /** {@inheritDoc Store.getLeads} */
+  async getLeads(tenantId: string, leadIds: readonly string[]): Promise<Map<string, LeadState>> {
+    this.#assertOpen();
+    const found = new Map<string, LeadState>();
+    const leads = this.#tenants.get(tenantId)?.leads;
+    if (leads) {
+      for (const id of leadIds) {
+        const lead = leads.get(id);
+        if (lead) found.set(id, lead);
+      }
+    }
+    return found;
+  }
+
+  /** {@inheritDoc Store.listLeads} */
+  async listLeads(tenantId: string, filter: LeadFilter = {}): Promise<{ leads: LeadState[]; next?: string }> {
+    this.#assertOpen();
+    const limit = Math.max(1, Math.floor(filter.limit ?? DEFAULT_LIST_LIMIT));
+    const after = filter.cursor === undefined ? undefined : decodeCursor(filter.cursor);
+    const t = this.#tenants.get(tenantId);
+    if (!t) return { leads: [] };
+    const ids = (t.sortedLeadIds ??= [...t.leads.keys()].sort(compareStrings));
+    const out: LeadState[] = [];
+    for (let i = after === undefined ? 0 : upperBound(ids, after); i < ids.length; i++) {
+      const lead = t.leads.get(ids[i] as string) as LeadState;
+      if (!matches(lead, filter)) continue;
+      if (out.length === limit) return { leads: out, next: encodeCursor((out[limit - 1] as LeadState).id) };
+      out.push(lead);
+    }
+    return { leads: out };
+  }
+
+  /** {@inheritDoc Store.subjectEvents} */
+  async subjectEvents(tenantId: string, subjectRef: string, targetId?: string): Promise<StoredEvent[]> {
+    this.#assertOpen();
+    const timeline = this.#tenants.get(tenantId)?.timelines.get(subjectRef);
+    if (!timeline) return [];
+    return targetId === undefined ? timeline.slice() : timeline.filter((e) => e.targetId === targetId);
+  }
+
+  /** {@inheritDoc Store.resolveAlias} */
+  async resolveAlias(tenantId: string, anonymousId: string): Promise<string | undefined> {
+    this.#assertOpen();
+    return this.#tenants.get(tenantId)?.aliases.get(anonymousId);
+  }
+
+  /** {@inheritDoc Store.getProfile} */
+  async getProfile(tenantId: string, subjectId: string): Promise<Profile | undefined> {
+    this.#assertOpen();
+    return this.#tenants.get(tenantId)?.profiles.get(subjectId);
+  }
+
+  /** {@inheritDoc Store.getCounters} Keys never incremented are returned as `0`. */
+  async getCounters(tenantId: string, keys: readonly string[]): Promise<Map<string, number>> {
+    this.#assertOpen();
+    const counters = this.#tenants.get(tenantId)?.counters;
+    const out = new Map<string, number>();
+    for (const key of keys) out.set(key, counters?.get(key) ?? 0);
+    return out;
+  }
+
+  /** {@inheritDoc Store.claimEffects} */
+  async claimEffects(options: ClaimOptions): Promise<OutboxEntry[]> {
+    this.#assertOpen();
+    const { worker, limit, now, leaseMs } = options;
+    if (!(limit >= 1)) return [];
+    const claimable: OutboxSlot[] = [];
+    for (const slot of this.#open.values()) {
+      const e = slot.entry;
+      if (e.status === 'pending' ? e.availableAt <= now : (e.leaseUntil ?? Number.NEGATIVE_INFINITY) <= now) claimable.push(slot);
+    }
+    claimable.sort(compareSlots);
+    const n = Math.min(Math.floor(limit), claimable.length);
+    const claimed: OutboxEntry[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const slot = claimable[i] as OutboxSlot;
+      const { effect, attempts, availableAt, lastError } = slot.entry;
+      const entry: OutboxEntry = { effect, status: 'claimed', attempts: attempts + 1, availableAt, leaseUntil: now + leaseMs, claimedBy: worker };
+      if (lastError !== undefined) entry.lastError = lastError;
+      slot.entry = entry;
+      claimed[i] = entry;
+    }
+    return claimed;
+  }
+
+  /** {@inheritDoc Store.completeEffect} Completing an unknown id rejects with `NOT_FOUND`. */
+  async completeEffect(effectId: string): Promise<void> {
+    this.#assertOpen();
+    const slot = this.#slot(effectId);
+    const { effect, status, attempts, availableAt, claimedBy, lastError } = slot.entry;
+    if (status === 'done') return;
+    const entry: OutboxEntry = { effect, status: 'done', attempts, availableAt };
+    if (claimedBy !== undefined) entry.claimedBy = claimedBy;
+    if (lastError !== undefined) entry.lastError = lastError;
+    slot.entry = entry;
+    this.#open.delete(effectId);
+  }
+
+  /**
+   * {@inheritDoc Store.failEffect}
+   * A `done` or `dead` entry is left as it is (a late report from a worker whose lease expired
+   * cannot undo another worker's success). An unknown id rejects with `NOT_FOUND`.
+   */
+  async failEffect(effectId: string, error: string, retryAt: number | null): Promise<void> {
+    this.#assertOpen();
+    const slot = this.#slot(effectId);
+    const { effect, status, attempts, availableAt } = slot.entry;
+    if (status === 'done' || status === 'dead') return;
+    if (retryAt === null) {
+      slot.entry = { effect, status: 'dead', attempts, availableAt, lastError: error };
+      this.#open.delete(effectId);
+    } else {
+      slot.entry = { effect, status: 'pending', attempts, availableAt: retryAt, lastError: error };
+    }
+  }
+
+  /** {@inheritDoc Store.listEffects} Sorted by (effect `createdAt`, effect id). */
+  async listEffects(tenantId: string, filter: { status?: OutboxStatus; leadId?: string } = {}): Promise<OutboxEntry[]> {
+    this.#assertOpen();
+    const effects = this.#tenants.get(tenantId)?.effects;
+    if (!effects) return [];
+    const slots: OutboxSlot[] = [];
+    for (const slot of effects.values()) {
+      if (filter.status !== undefined && slot.entry.status !== filter.status) continue;
+      if (filter.leadId !== undefined && slot.entry.effect.leadId !== filter.leadId) continue;
+      slots.push(slot);
+    }
+    return slots.sort(compareSlots).map((s) => s.entry);
+  }
+
+  /** {@inheritDoc Store.listAudit} In the order appended; `limit` keeps the first matching entries. */
+  async listAudit(tenantId: string, filter: { leadId?: string; action?: string; limit?: number } = {}): Promise<AuditEntry[]> {
+    this.#assertOpen();
+    const audit = this.#tenants.get(tenantId)?.audit;
+    if (!audit) return [];
+    const limit = filter.limit ?? Number.POSITIVE_INFINITY;
+    const out: AuditEntry[] = [];
+    for (const entry of audit) {
+      if (out.length >= limit) break;
+      if (filter.leadId !== undefined && entry.leadId !== filter.leadId) continue;
+      if (filter.action !== undefined && entry.action !== filter.action) continue;
+      out.push(entry);
+    }
+    return out;
+  }
+
+  /** Drop all data. Every later call rejects with a `LeadpipeError` of code `STORE_CLOSED`. Closing twice is harmless. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#tenants.clear();
+    this.#outbox.clear();
+    this.#open.clear();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) {
+      throw new LeadpipeError('STORE_CLOSED', '[leadpipe] [memory-store] The store is closed: create a new MemoryStore instead of using one after close().');
+    }
+  }
+
+  #createTenant(tenantId: string): TenantData {
+    const t: TenantData = {
+      events: new Map(),
+      timelines: new Map(),
+      leads: new Map(),
+      sortedLeadIds: [],
+      aliases: new Map(),
+      profiles: new Map(),
+      counters: new Map(),
+      effects: new Map(),
+      audit: [],
+    };
+    this.#tenants.set(tenantId, t);
+    return t;
+  }
+
+  #slot(effectId: string): OutboxSlot {
+    const slot = this.#outbox.get(effectId);
+    if (!slot) throw new NotFoundError(`[leadpipe] [memory-store] No outbox entry with id ${effectId}: pass the id of an effect returned by claimEffects.`, { effectId });
+    return slot;
+  }
+
+  #validateEffects(batch: CommitBatch): void {
+    const inBatch = batch.effects.length > 1 ? new Set<string>() : undefined;
+    for (const { id } of batch.effects) {
+      if (this.#outbox.has(id) || inBatch?.has(id)) {
+        throw new ConflictError(
+          `[leadpipe] [memory-store] Effect ${id} is already in the outbox: effect ids must be unique in a store. Nothing was written.`,
+          { tenantId: batch.tenantId, effectId: id },
+          'DUPLICATE_EVENT',
+        );
+      }
+      inBatch?.add(id);
+    }
+  }
+}
+
+function validateEvents(batch: CommitBatch, t: TenantData | undefined): void {
+  const inBatch = batch.events.length > 1 ? new Set<string>() : undefined;
+  for (const { id } of batch.events) {
+    if (t?.events.has(id) || inBatch?.has(id)) {
+      throw new ConflictError(
+        `[leadpipe] [memory-store] Event ${id} already exists in tenant ${batch.tenantId}. Nothing was written.`,
+        { tenantId: batch.tenantId, eventId: id },
+        'DUPLICATE_EVENT',
+      );
+    }
+    inBatch?.add(id);
+  }
+}
+
+/** Checks writes (then deletes) in batch order, against the store and against earlier writes of the same batch. */
+function validateLeads(batch: CommitBatch, t: TenantData | undefined): void {
+  const deletes = batch.deleteLeads ?? [];
+  if (batch.leads.length === 0 && deletes.length === 0) return;
+  // Version each lead will have after the earlier operations of this batch (undefined: absent).
+  const staged = batch.leads.length + deletes.length > 1 ? new Map<string, number | undefined>() : undefined;
+  const current = (id: string): number | undefined => (staged?.has(id) ? staged.get(id) : t?.leads.get(id)?.version);
+  for (const { lead, expectedVersion } of batch.leads) {
+    const actual = current(lead.id);
+    if (expectedVersion === null ? actual !== undefined : actual !== expectedVersion) conflict(batch.tenantId, lead.id, expectedVersion, actual);
+    staged?.set(lead.id, lead.version);
+  }
+  for (const { id, expectedVersion } of deletes) {
+    const actual = current(id);
+    if (actual !== expectedVersion) conflict(batch.tenantId, id, expectedVersion, actual);
+    staged?.set(id, undefined);
+  }
+}
+
+function conflict(tenantId: string, leadId: string, expectedVersion: number | null, actual: number | undefined): never {
+  const found = actual === undefined ? 'it does not exist' : `it is at version ${actual}`;
+  const wanted = expectedVersion === null ? 'not to exist' : `to be at version ${expectedVersion}`;
+  throw new ConflictError(`[leadpipe] [memory-store] Lead ${leadId} was expected ${wanted}, but ${found}: re-read it and retry. Nothing was written.`, {
+    tenantId,
+    leadId,
+    expectedVersion,
+    actualVersion: actual ?? null,
+  });
+}
+
+function timelineOf(t: TenantData, subjectRef: string): StoredEvent[] {
+  let timeline = t.timelines.get(subjectRef);
+  if (!timeline) {
+    timeline = [];
+    t.timelines.set(subjectRef, timeline);
+  }
+  return timeline;
+}
+
+/** Records the alias and moves the anonymous timeline into the subject's, keeping (occurredAt, id) order. */
+function moveAlias(t: TenantData, anonymousId: string, subjectId: string): void {
+  t.aliases.set(anonymousId, subjectId);
+  const anonRef = `anon:${anonymousId}`;
+  const anon = t.timelines.get(anonRef);
+  if (!anon || anonRef === subjectId) return;
+  t.timelines.delete(anonRef);
+  const moved = anon.map((e) => ({ ...e, subjectRef: subjectId, subjectId }));
+  for (const e of moved) t.events.set(e.id, e);
+  const target = t.timelines.get(subjectId);
+  t.timelines.set(subjectId, target && target.length > 0 ? mergeSorted(target, moved) : moved);
+}
+
+function compareEvents(a: StoredEvent, b: StoredEvent): number {
+  return a.occurredAt - b.occurredAt || compareStrings(a.id, b.id);
+}
+
+function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function compareSlots(a: OutboxSlot, b: OutboxSlot): number {
+  return a.entry.effect.createdAt - b.entry.effect.createdAt || compareStrings(a.entry.effect.id, b.entry.effect.id);
+}
+
+/** Appends in order are O(1); an out-of-order event is placed by binary search. */
+function insertSorted(timeline: StoredEvent[], event: StoredEvent): void {
+  const n = timeline.length;
+  if (n === 0 || compareEvents(timeline[n - 1] as StoredEvent, event) <= 0) {
+    timeline.push(event);
+    return;
+  }
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareEvents(timeline[mid] as StoredEvent, event) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  timeline.splice(lo, 0, event);
+}
+
+function mergeSorted(a: StoredEvent[], b: StoredEvent[]): StoredEvent[] {
+  const out: StoredEvent[] = new Array(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length && j < b.length) {
+    const x = a[i] as StoredEvent;
+    const y = b[j] as StoredEvent;
+    if (compareEvents(x, y) <= 0) {
+      out[k++] = x;
+      i++;
+    } else {
+      out[k++] = y;
+      j++;
+    }
+  }
+  while (i < a.length) out[k++] = a[i++] as StoredEvent;
+  while (j < b.length) out[k++] = b[j++] as StoredEvent;
+  return out;
+}
+
+/** Index of the first id greater than `after` in a sorted array. */
+function upperBound(ids: readonly string[], after: string): number {
+  let lo = 0;
+  let hi = ids.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((ids[mid] as string) <= after) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function matches(lead: LeadState, f: LeadFilter): boolean {
+  if (f.stage !== undefined && lead.stage !== f.stage) return false;
+  if (f.tier !== undefined && lead.tier !== f.tier) return false;
+  if (f.subjectRef !== undefined && lead.subjectRef !== f.subjectRef) return false;
+  if (f.targetId !== undefined && lead.targetId !== f.targetId) return false;
+  if (f.minScore !== undefined && !(lead.score >= f.minScore)) return false;
+  if (f.ownerId !== undefined && !lead.routes.some((r) => r.ownerId === f.ownerId)) return false;
+  return true;
+}
+
+function encodeCursor(lastId: string): string {
+  return Buffer.from(JSON.stringify({ after: lastId }), 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string): string {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    const after = (parsed as { after?: unknown } | null)?.after;
+    if (typeof after === 'string') return after;
+  } catch {
+    // fall through to the error below
+  }
+  throw new NotFoundError('[leadpipe] [memory-store] listLeads cursor was not issued by this store: pass the `next` value of a previous page unchanged.', {
+    cursor,
+  });
+}

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryStore } from '../../src/memory/index.js';
+import { makeBatch, makeEvent, makeLead, storeConformance } from '../../src/testing/index.js';
+
+storeConformance('memory', async () => {
+  const store = new MemoryStore();
+  return { store, cleanup: () => store.close() };
+});
+
+describe('MemoryStore specifics', () => {
+  it('keeps the committed objects without copying them', async () => {
+    const store = new MemoryStore();
+    const lead = makeLead({ tenantId: 't' });
+    const event = makeEvent({ tenantId: 't', id: 'e-1' });
+    await store.commit(makeBatch('t', { events: [event], leads: [{ lead, expectedVersion: null }] }));
+    expect(await store.getLead('t', lead.id)).toBe(lead);
+    expect((await store.subjectEvents('t', event.subjectRef))[0]).toBe(event);
+  });
+
+  it('moves aliased events as copies, leaving the committed objects untouched', async () => {
+    const store = new MemoryStore();
+    const event = makeEvent({ tenantId: 't', id: 'e-1', anonymousId: 'a' });
+    await store.commit(makeBatch('t', { events: [event] }));
+    await store.commit(makeBatch('t', { aliases: [{ anonymousId: 'a', subjectId: 's' }] }));
+    expect(event.subjectRef).toBe('anon:a');
+    expect((await store.subjectEvents('t', 's'))[0]).toMatchObject({ id: 'e-1', subjectRef: 's', subjectId: 's' });
+  });
+
+  it('returns 0 for counters never incremented', async () => {
+    const store = new MemoryStore();
+    expect(await store.getCounters('t', ['k'])).toEqual(new Map([['k', 0]]));
+  });
+
+  it('pages leads in id order and rejects a cursor it did not issue', async () => {
+    const store = new MemoryStore();
+    const leads = ['c', 'a', 'b'].map((id) => makeLead({ tenantId: 't', id }));
+    await store.commit(makeBatch('t', { leads: leads.map((lead) => ({ lead, expectedVersion: null })) }));
+    const first = await store.listLeads('t', { limit: 2 });
+    expect(first.leads.map((l) => l.id)).toEqual(['a', 'b']);
+    expect((await store.listLeads('t', { limit: 2, cursor: first.next })).leads.map((l) => l.id)).toEqual(['c']);
+    await expect(store.listLeads('t', { cursor: 'not-a-cursor' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('checks a lead written twice in one batch against the earlier write', async () => {
+    const store = new MemoryStore();
+    const v1 = makeLead({ tenantId: 't', version: 1 });
+    const v2 = { ...v1, version: 2 };
+    await store.commit(makeBatch('t', { leads: [{ lead: v1, expectedVersion: null }, { lead: v2, expectedVersion: 1 }] }));
+    expect(await store.getLead('t', v1.id)).toBe(v2);
+    await expect(
+      store.commit(makeBatch('t', { leads: [{ lead: { ...v1, version: 3 }, expectedVersion: 2 }, { lead: { ...v1, version: 4 }, expectedVersion: 2 }] })),
+    ).rejects.toMatchObject({ code: 'VERSION_CONFLICT', details: { leadId: v1.id, expectedVersion: 2, actualVersion: 3 } });
+    expect(await store.getLead('t', v1.id)).toBe(v2);
+  });
+
+  it('closing twice is harmless', async () => {
+    const store = new MemoryStore();
+    await store.close();
+    await expect(store.close()).resolves.toBeUndefined();
+  });
+});
