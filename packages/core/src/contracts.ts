@@ -4,7 +4,7 @@
  * adapter runs.
  * @module
  */
-import type { AuditEntry, Effect, LeadState, OutboxEntry, Profile, StoredEvent } from './types.js';
+import type { AuditEntry, Effect, LeadSnapshot, LeadState, OutboxEntry, Profile, StoredEvent } from './types.js';
 
 /** A source of the current time. Injected so tests and replays control time. */
 export interface Clock {
@@ -39,7 +39,11 @@ export interface CommitBatch {
   leads: LeadWrite[];
   /** Leads to delete (identity merge removes the anonymous leads), with the version read. */
   deleteLeads?: Array<{ id: string; expectedVersion: number }>;
-  /** Effects to add to the outbox as `pending`, available at once. */
+  /**
+   * Effects to add to the outbox as `pending`. An effect id is its idempotency key: an effect whose
+   * id is already in the outbox is ignored, not an error, so re-deriving an effect (a replay) never
+   * sends it twice. Ids must be unique across tenants (the engine's include the tenant id).
+   */
   effects: Effect[];
   audit?: AuditEntry[];
   /** `anonymousId → subjectId` links to record, and events to move from `anon:<id>` to the subject. */
@@ -161,5 +165,5 @@ export interface Scheduler<T> {
 /** Hands a lead to an external system (CRM, lead database API, webhook) by external id. */
 export interface Sink {
   /** Insert or update the lead. Must be idempotent for the same `idempotencyKey`. Throw `DeliveryError` on failure. */
-  upsert(lead: import('./types.js').LeadSnapshot, context: { ownerId: string; idempotencyKey: string }): Promise<void>;
+  upsert(lead: LeadSnapshot, context: { ownerId: string; idempotencyKey: string }): Promise<void>;
 }

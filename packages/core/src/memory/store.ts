@@ -42,14 +42,15 @@ const DEFAULT_LIST_LIMIT = 100;
  * merge) and outbox state changes replace objects with shallow copies.
  *
  * Other behaviour, where the {@link Store} contract leaves room:
- * - `commit` validates everything (lead versions, new event ids, new effect ids) before writing
+ * - `commit` validates everything (lead versions, new event ids) before writing
  *   anything, so a rejected batch leaves no trace. The same lead may appear more than once in a
  *   batch; each write is checked against the version the previous one wrote. Writes are applied
  *   before `deleteLeads`; `aliases` are applied after `events`, so anonymous events in the same
  *   batch move too. The stored `version` is the lead's own `version` field: the writer increments it.
  * - Effect ids are unique in the whole store, not per tenant, because
  *   {@link MemoryStore.completeEffect} and {@link MemoryStore.failEffect} take only the id. A commit
- *   adding an existing effect id is rejected with a `ConflictError` (`DUPLICATE_EVENT`, details `effectId`).
+ *   adding an effect whose id is already in the outbox (or twice in one batch) keeps the first and
+ *   ignores the others: an effect id is its idempotency key, so re-deriving an effect is harmless.
  * - A new outbox entry is available from its effect's `createdAt`. A lease holds while
  *   `now < leaseUntil`.
  * - `failEffect` and `completeEffect` never bring a `done` entry back; an unknown id rejects with `NOT_FOUND`.
@@ -83,7 +84,6 @@ export class MemoryStore implements Store {
 
     // 1. Validate everything. Nothing below this block may throw.
     validateEvents(batch, existing);
-    this.#validateEffects(batch);
     validateLeads(batch, existing);
 
     // 2. Apply.
@@ -102,6 +102,8 @@ export class MemoryStore implements Store {
       }
     }
     for (const effect of batch.effects) {
+      // An effect id is its idempotency key: one already in the outbox is kept as it is.
+      if (this.#outbox.has(effect.id)) continue;
       const slot: OutboxSlot = { tenantId, entry: { effect, status: 'pending', attempts: 0, availableAt: effect.createdAt } };
       this.#outbox.set(effect.id, slot);
       this.#open.set(effect.id, slot);
@@ -310,19 +312,6 @@ export class MemoryStore implements Store {
     return slot;
   }
 
-  #validateEffects(batch: CommitBatch): void {
-    const inBatch = batch.effects.length > 1 ? new Set<string>() : undefined;
-    for (const { id } of batch.effects) {
-      if (this.#outbox.has(id) || inBatch?.has(id)) {
-        throw new ConflictError(
-          `[leadpipe] [memory-store] Effect ${id} is already in the outbox: effect ids must be unique in a store. Nothing was written.`,
-          { tenantId: batch.tenantId, effectId: id },
-          'DUPLICATE_EVENT',
-        );
-      }
-      inBatch?.add(id);
-    }
-  }
 }
 
 function validateEvents(batch: CommitBatch, t: TenantData | undefined): void {

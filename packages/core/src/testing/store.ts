@@ -42,8 +42,8 @@ let windows = 0;
  * run store suites that share a backend one after another, not in parallel processes.
  *
  * Requirements beyond the {@link Store} interface's own words, which the suite checks:
- * rejected commits write nothing at all; a commit that re-uses an existing effect id is rejected
- * with a conflict; `completeEffect` / `failEffect` of an unknown id reject with `NOT_FOUND`;
+ * rejected commits write nothing at all; an effect id already in the outbox is ignored (ids are
+ * idempotency keys); `completeEffect` / `failEffect` of an unknown id reject with `NOT_FOUND`;
  * aliases move anonymous events committed in the same batch too; a lease holds while
  * `now < leaseUntil`; audit entries list in append order.
  *
@@ -165,14 +165,17 @@ export function storeConformance(name: string, factory: () => Promise<StoreFixtu
       expect(await store.existingEventIds(tenant, [first.id])).toEqual(new Set());
     });
 
-    test('a batch re-using an existing effect id is rejected and writes nothing', async ({ store, tenant, t0 }) => {
+    test('an effect whose id is already in the outbox is kept as it was; the rest of the batch commits', async ({ store, tenant, t0 }) => {
       const fx = await atomicityFixture(store, tenant, t0);
-      const before = await observe(store, tenant, fx.probe);
-      const batch = fx.badBatch();
-      batch.effects.push(makeEffect({ tenantId: tenant, id: fx.existingEffectId, leadId: fx.existing.id, createdAt: t0 + 1 }));
-      const error = await rejectionOf(store.commit(batch), 'commit re-using an effect id');
-      expect(isLeadpipeError(error, 'DUPLICATE_EVENT') || isLeadpipeError(error, 'VERSION_CONFLICT'), describeError(error)).toBe(true);
-      expect(await observe(store, tenant, fx.probe)).toEqual(before);
+      const [original] = await store.listEffects(tenant, { leadId: fx.existing.id });
+      expect(original, 'the fixture has one effect').toBeDefined();
+      const again = makeEffect({ tenantId: tenant, id: fx.existingEffectId, leadId: fx.existing.id, createdAt: t0 + 99 });
+      const fresh = makeEffect({ tenantId: tenant, id: `${fx.existingEffectId}-new`, leadId: fx.existing.id, createdAt: t0 + 1 });
+      await store.commit(makeBatch(tenant, { effects: [again, fresh, { ...fresh, createdAt: t0 + 50 }] }));
+      const after = await store.listEffects(tenant, { leadId: fx.existing.id });
+      expect(after.map((e) => e.effect.id).sort()).toEqual([fx.existingEffectId, `${fx.existingEffectId}-new`].sort());
+      expect(after.find((e) => e.effect.id === fx.existingEffectId)).toEqual(original);
+      expect(after.find((e) => e.effect.id === fresh.id)?.effect.createdAt).toBe(t0 + 1);
     });
 
     // ─── concurrency ───────────────────────────────────────────────────────────────────────

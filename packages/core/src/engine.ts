@@ -1,0 +1,801 @@
+/**
+ * The engine: validates and stores events, runs score → qualify → route for the leads they touch,
+ * and commits state, events and effects atomically through the {@link Store} (an outbox). Stages
+ * are pure (see `./pipeline`); all I/O happens here.
+ * @module
+ */
+import { EventEmitter } from 'eventemitter3';
+import { parseConfig } from './config/parse.js';
+import type { Config, ConfigInput } from './config/schema.js';
+import type { Clock, CommitBatch, Logger, Sink, Store } from './contracts.js';
+import { ConflictError, DeliveryError, EventError, LeadpipeError, NotFoundError, isLeadpipeError, type Issue } from './errors.js';
+import type { LeadpipeEventMap, LeadpipeEventName, LifecycleEvent } from './events.js';
+import { silentLogger } from './memory/logger.js';
+import { systemClock } from './memory/clock.js';
+import { MemoryStore } from './memory/store.js';
+import { applyEvent, foldLead, isAfter, leadFacts, leadIdOf, type StepContext, type StepResult } from './pipeline/lead.js';
+import { cursorKey, loadKey, route, type RoutingDecision } from './pipeline/route.js';
+import { buildRuntime, type Runtime, type RuntimeOptions } from './pipeline/runtime.js';
+import { advance, computeScore, eventFacts, fitPoints } from './pipeline/score.js';
+import { eventIssues, toEpoch, validateEvent } from './pipeline/validate-event.js';
+import type { ConditionResult, Facts } from './rules/types.js';
+import {
+  DEFAULT_TENANT,
+  type AuditEntry,
+  type DeliveryEffect,
+  type Effect,
+  type EventInput,
+  type LeadSnapshot,
+  type LeadState,
+  type Profile,
+  type StageTransition,
+  type StoredEvent,
+} from './types.js';
+
+type Listeners = { [K in LeadpipeEventName]: (payload: LeadpipeEventMap[K]) => void };
+
+/** Options for {@link createEngine}. */
+export interface EngineOptions {
+  /** The config: a document to validate, or the result of `parseConfig`. */
+  config: ConfigInput | Config;
+  /** Where state lives. @defaultValue a new {@link MemoryStore} */
+  store?: Store;
+  /** @defaultValue the system clock */
+  clock?: Clock;
+  /** @defaultValue a silent logger */
+  logger?: Logger;
+  /** Custom rule operators, by name (as json-rules-engine's `addOperator`). */
+  operators?: RuntimeOptions['operators'];
+  /** How rules are compiled. @defaultValue 'auto' */
+  ruleMode?: RuntimeOptions['mode'];
+  /** Sinks deliveries are handed to, by name (`default` unless a routing rule names another). */
+  sinks?: Record<string, Sink>;
+  /** Commit attempts when a concurrent writer moved a lead first. @defaultValue 10 */
+  maxConflictRetries?: number;
+}
+
+/** What `track` did with one event. */
+export interface TrackResult {
+  /**
+   * - `processed`: stored and scored into `leads`;
+   * - `stored`: stored on the timeline but scores no lead (its type is not a signal, or the lead key needs a target it lacks);
+   * - `duplicate`: the id was seen before; nothing changed;
+   * - `rejected`: withheld for lack of consent (`reason: 'CONSENT_REQUIRED'`); nothing was stored.
+   */
+  status: 'processed' | 'stored' | 'duplicate' | 'rejected';
+  eventId: string;
+  tenantId: string;
+  reason?: 'CONSENT_REQUIRED';
+  /** Leads this event changed, as committed. */
+  leads: LeadState[];
+  /** The routing outcome for the lead (when one was scored). */
+  routing?: RoutingDecision;
+  /** Effects added to the outbox. */
+  effects: Effect[];
+  /** True when the event arrived out of order and the lead was replayed from its history. */
+  replayed?: boolean;
+}
+
+/** Input of {@link Engine.identify}. */
+export interface IdentifyInput {
+  tenantId?: string;
+  anonymousId?: string;
+  subjectId: string;
+  /** Profile facts to merge into the subject's profile (used by fit rules and as the `profile` fact). */
+  traits?: Record<string, unknown>;
+}
+
+/** Addresses one lead. */
+export interface LeadRef {
+  tenantId?: string;
+  subjectId?: string;
+  anonymousId?: string;
+  targetId?: string;
+  /** The lead id itself, instead of the key fields. */
+  leadId?: string;
+}
+
+/** An explanation of a lead's state: see {@link Engine.explain}. */
+export interface Explanation {
+  lead: LeadState;
+  /** Time the score is computed at (the lead's last event unless `at` was given). */
+  at: number;
+  score: { value: number; components: Record<string, number>; breakdown: LeadState['breakdown'] };
+  /** Each qualification rule with its conditions' fact values and results, in evaluation order. */
+  rules: Array<{ name: string; priority: number; stage?: string; tier?: string; result: boolean; conditions: ConditionResult | null }>;
+  stageHistory: StageTransition[];
+  /** What routing would decide now, and the routes already taken. */
+  routing: { decision: RoutingDecision; routes: LeadState['routes'] };
+  facts: Facts;
+}
+
+/** Result of {@link Engine.simulate}. */
+export interface SimulationResult {
+  results: TrackResult[];
+  /** Final state of every lead the events touched. */
+  leads: LeadState[];
+  /** Every effect that would have been added to the outbox. */
+  effects: Effect[];
+  /** Lifecycle events that would have been emitted, in order. */
+  events: LifecycleEvent[];
+}
+
+/** Options for {@link Engine.dispatch}. */
+export interface DispatchOptions {
+  /** @defaultValue 'engine' */
+  worker?: string;
+  /** Maximum effects per call. @defaultValue 100 */
+  limit?: number;
+  /** @defaultValue 30 s */
+  leaseMs?: number;
+  /** Delay before retry n (1-based). @defaultValue 1 s · 2^(n−1), at most 1 h */
+  backoffMs?: (attempt: number) => number;
+  /** Attempts before an effect is marked dead. @defaultValue 8 */
+  maxAttempts?: number;
+}
+
+/**
+ * Creates an engine. A config document is validated first (throws `ConfigError` listing every
+ * problem).
+ * @example
+ * const engine = createEngine({ config: { signals: { view: { points: 5 } } } });
+ * await engine.track({ id: 'e1', type: 'view', subjectId: 'u1', occurredAt: Date.now() });
+ */
+export function createEngine(options: EngineOptions): Engine {
+  return new Engine(options);
+}
+
+/** The leadpipe engine. Create it with {@link createEngine}. */
+export class Engine extends EventEmitter<Listeners> {
+  readonly config: Config;
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** @internal */
+  readonly runtime: Runtime;
+  private readonly sinks: Record<string, Sink>;
+  private readonly maxRetries: number;
+  private readonly locks = new KeyedLock();
+  /** Counter keys the routing stage may read: loads of capacity-limited or least-loaded owners, round-robin cursors. */
+  private readonly counterKeys: string[];
+
+  constructor(options: EngineOptions) {
+    super();
+    const operators = options.operators ? Object.keys(options.operators) : undefined;
+    this.config = isParsed(options.config) ? options.config : parseConfig(options.config, operators ? { operators } : {});
+    this.runtime = buildRuntime(this.config, { ...(options.operators ? { operators: options.operators } : {}), ...(options.ruleMode ? { mode: options.ruleMode } : {}) });
+    this.store = options.store ?? new MemoryStore();
+    this.clock = options.clock ?? systemClock;
+    this.logger = options.logger ?? silentLogger;
+    this.sinks = options.sinks ?? {};
+    this.maxRetries = options.maxConflictRetries ?? 10;
+    const keys = new Set<string>();
+    for (const owner of this.runtime.routing?.owners.values() ?? []) keys.add(loadKey(owner.id));
+    for (const rule of this.runtime.routing?.rules ?? []) if (rule.def.to.pick === 'round-robin') keys.add(cursorKey(rule.name));
+    if (this.runtime.routing?.fallback?.def.pick === 'round-robin') keys.add(cursorKey('fallback'));
+    this.counterKeys = [...keys];
+  }
+
+  /** The id of the lead a key addresses. */
+  leadId(ref: LeadRef): string {
+    if (ref.leadId !== undefined) return ref.leadId;
+    const subjectRef = ref.subjectId ?? (ref.anonymousId !== undefined ? `anon:${ref.anonymousId}` : undefined);
+    if (subjectRef === undefined) throw new EventError([{ path: 'subjectId', message: 'name the lead by "leadId", "subjectId" or "anonymousId"' }]);
+    const id = leadIdOf(this.runtime, { subjectRef, ...(ref.targetId !== undefined ? { targetId: ref.targetId } : {}) });
+    if (id === undefined) throw new EventError([{ path: 'targetId', message: 'this config keys leads by subject and target: give "targetId" too' }]);
+    return id;
+  }
+
+  /**
+   * Tracks one event: validate, consent gate, dedupe by id, identity, then score → qualify →
+   * route, committed atomically with its effects. Throws `EventError` for an invalid event
+   * (nothing written). A duplicate or consent-less event is a result, not an error.
+   */
+  async track(input: EventInput): Promise<TrackResult> {
+    try {
+      validateEvent(input);
+    } catch (error) {
+      if (error instanceof EventError) this.emit('event.rejected', { event: safePartial(input), code: 'EVENT_INVALID', issues: [...error.issues] });
+      throw error;
+    }
+    return this.trackValid(input, this.emitAll.bind(this));
+  }
+
+  /**
+   * Tracks a batch in order. The whole batch is validated first: if any event is invalid, an
+   * `EventError` lists every problem (paths like `[3].occurredAt`) and nothing is written. Each
+   * event then commits atomically; a batch interrupted by a store failure can be sent again as a
+   * whole, since events already committed come back as duplicates.
+   */
+  async trackMany(inputs: readonly EventInput[]): Promise<TrackResult[]> {
+    if (!Array.isArray(inputs)) throw new EventError([{ path: '', message: 'trackMany takes an array of events' }]);
+    const issues: Issue[] = [];
+    inputs.forEach((e, i) => issues.push(...eventIssues(e, `[${i}]`)));
+    if (issues.length > 0) throw new EventError(issues);
+    const results: TrackResult[] = [];
+    for (const input of inputs) results.push(await this.trackValid(input, this.emitAll.bind(this)));
+    return results;
+  }
+
+  private async trackValid(input: EventInput, emit: (events: LifecycleEvent[]) => void): Promise<TrackResult> {
+    const tenantId = input.tenantId ?? DEFAULT_TENANT;
+    const base = { eventId: input.id, tenantId, leads: [] as LeadState[], effects: [] as Effect[] };
+    const consent = this.runtime.consent;
+    if (consent.required && input.context?.consent?.[consent.purpose] !== true) {
+      // Withheld events are not stored: without consent we keep nothing about the person.
+      this.emit('event.rejected', {
+        event: { id: input.id, type: input.type, ...(input.tenantId ? { tenantId: input.tenantId } : {}) },
+        code: 'CONSENT_REQUIRED',
+        issues: [{ path: `context.consent.${consent.purpose}`, message: `this config requires consent for "${consent.purpose}"; the event was not stored` }],
+      });
+      return { ...base, status: 'rejected', reason: 'CONSENT_REQUIRED' };
+    }
+    // Calls for the same person in this process take turns, so they do not race each other into
+    // version conflicts; writers in other processes are still handled by the retry below.
+    const lockKey = `${tenantId}\u0000${input.subjectId ?? `anon:${input.anonymousId}`}`;
+    return this.locks.run(lockKey, async (): Promise<TrackResult> => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.trackOnce(input, tenantId, emit);
+        } catch (error) {
+          // Either kind of conflict means another writer got there first: re-read and try again.
+          // A real duplicate is then caught by the id check at the top of `trackOnce`.
+          const conflict = isLeadpipeError(error, 'VERSION_CONFLICT') || isLeadpipeError(error, 'DUPLICATE_EVENT');
+          if (!conflict || attempt >= this.maxRetries) throw error;
+          this.logger.debug('leadpipe: version conflict, retrying', { eventId: input.id, attempt });
+          await conflictBackoff(attempt);
+        }
+      }
+    });
+  }
+
+  private async trackOnce(input: EventInput, tenantId: string, emit: (events: LifecycleEvent[]) => void): Promise<TrackResult> {
+    const store = this.store;
+    const now = this.clock.now();
+    const existing = await store.existingEventIds(tenantId, [input.id]);
+    if (existing.size > 0) {
+      this.emit('event.duplicate', { eventId: input.id, tenantId });
+      return { status: 'duplicate', eventId: input.id, tenantId, leads: [], effects: [] };
+    }
+    let subjectRef = input.subjectId;
+    if (subjectRef === undefined) {
+      const anonymousId = input.anonymousId as string;
+      subjectRef = (await store.resolveAlias(tenantId, anonymousId)) ?? `anon:${anonymousId}`;
+    }
+    const event: StoredEvent = {
+      id: input.id,
+      tenantId,
+      type: input.type,
+      subjectRef,
+      ...(input.subjectId !== undefined ? { subjectId: input.subjectId } : !subjectRef.startsWith('anon:') ? { subjectId: subjectRef } : {}),
+      ...(input.anonymousId !== undefined ? { anonymousId: input.anonymousId } : {}),
+      ...(input.targetId !== undefined ? { targetId: input.targetId } : {}),
+      ...(input.channel !== undefined ? { channel: input.channel } : {}),
+      occurredAt: toEpoch(input.occurredAt),
+      properties: input.properties ?? {},
+      context: input.context ?? {},
+      receivedAt: now,
+    };
+    const leadId = this.runtime.signals.has(event.type) ? leadIdOf(this.runtime, event) : undefined;
+    if (leadId === undefined) {
+      await store.commit({ tenantId, events: [event], leads: [], effects: [] });
+      emit([{ type: 'event.tracked', payload: { event, leadIds: [] } }]);
+      return { status: 'stored', eventId: event.id, tenantId, leads: [], effects: [] };
+    }
+
+    const [previous, profile, counters] = await Promise.all([
+      store.getLead(tenantId, leadId),
+      subjectRef.startsWith('anon:') ? undefined : store.getProfile(tenantId, subjectRef),
+      this.readCounters(tenantId),
+    ]);
+    const ctx: StepContext = { profile: profile?.traits, counters: new Map(counters), now };
+    let lead: LeadState;
+    let steps: StepResult[];
+    let replayed = false;
+    if (!previous || isAfter(event, previous.cursor)) {
+      const step = applyEvent(this.runtime, previous, event, leadId, ctx);
+      lead = step.lead;
+      steps = [step];
+    } else {
+      // Out of order: replay the lead's history with the new event in canonical order.
+      replayed = true;
+      const history = await store.subjectEvents(tenantId, subjectRef, this.runtime.leadKeyHasTarget ? event.targetId : undefined);
+      const replay = this.replay(leadId, [...history, event], previous, previous, ctx, counters);
+      lead = replay.lead as LeadState;
+      steps = replay.steps;
+      ctx.counters = replay.counters;
+    }
+    lead = { ...lead, version: (previous?.version ?? 0) + 1 };
+
+    const effects = this.deliveriesFor(lead, previous, steps, now);
+    const batch: CommitBatch = {
+      tenantId,
+      events: [event],
+      leads: [{ lead, expectedVersion: previous ? previous.version : null }],
+      effects,
+      audit: this.auditFor(lead, previous, now),
+      counters: counterDeltas(counters, ctx.counters),
+    };
+    await store.commit(batch);
+
+    const lifecycle: LifecycleEvent[] = [];
+    for (const step of replayed ? steps.slice(-1) : steps) lifecycle.push(...step.lifecycle.map((e) => withFinalLead(e, lead)));
+    lifecycle.push({ type: 'event.tracked', payload: { event, leadIds: [leadId] } });
+    emit(lifecycle);
+    const last = steps[steps.length - 1];
+    return {
+      status: 'processed',
+      eventId: event.id,
+      tenantId,
+      leads: [lead],
+      ...(last ? { routing: last.routing } : {}),
+      effects,
+      ...(replayed ? { replayed } : {}),
+    };
+  }
+
+  /**
+   * Replays a lead from events, keeping host stage changes, sticky owners and known routes of
+   * `basis` (its earlier state). Returns the counters as they must be after the commit.
+   *
+   * Owner loads are recounted explicitly rather than through the replay's increments: the lead
+   * counted once per owner before (if it was open), and counts once per owner after (if open).
+   */
+  private replay(leadId: string, events: StoredEvent[], counted: LeadState | undefined, basis: LeadState | undefined, ctx: StepContext, counters: Map<string, number>) {
+    const closed = this.runtime.routing?.closedStages;
+    const ownersOf = (lead: LeadState | undefined) => (lead && !closed?.has(lead.stage) ? new Set(lead.routes.map((r) => r.ownerId)) : new Set<string>());
+    const before = ownersOf(counted);
+    // Capacity checks during the replay must not see this lead's own earlier load.
+    const working = new Map(counters);
+    for (const owner of before) working.set(loadKey(owner), (working.get(loadKey(owner)) ?? 0) - 1);
+    const hostTransitions = basis?.stageHistory.filter((t) => t.cause === 'host') ?? [];
+    const replayCtx: StepContext = { ...ctx, counters: working, ...(basis ? { assignments: basis.assignments } : {}) };
+    const { lead, steps } = foldLead(this.runtime, leadId, events, replayCtx, { hostTransitions, ...(basis ? { createdAt: basis.createdAt } : {}) });
+    const result = new Map(counters);
+    for (const [key, value] of replayCtx.counters) if (key.startsWith('rr:')) result.set(key, value);
+    const after = ownersOf(lead);
+    for (const owner of new Set([...before, ...after])) {
+      const delta = (after.has(owner) ? 1 : 0) - (before.has(owner) ? 1 : 0);
+      if (delta !== 0) result.set(loadKey(owner), (result.get(loadKey(owner)) ?? 0) + delta);
+    }
+    return { lead, steps, counters: result };
+  }
+
+  private async readCounters(tenantId: string): Promise<Map<string, number>> {
+    if (this.counterKeys.length === 0) return new Map();
+    return this.store.getCounters(tenantId, this.counterKeys);
+  }
+
+  /** Delivery effects for routes the new state has and the previous state did not. */
+  private deliveriesFor(lead: LeadState, previous: LeadState | undefined, steps: StepResult[], now: number): DeliveryEffect[] {
+    const known = new Set(previous?.routes.map((r) => `${r.ownerId}\u0000${r.eventId}`) ?? []);
+    const sinkByEvent = new Map<string, string>();
+    for (const s of steps) if (s.routing.sink) for (const r of s.routing.routes) sinkByEvent.set(`${r.ownerId}\u0000${r.eventId}`, s.routing.sink);
+    const out: DeliveryEffect[] = [];
+    for (const r of lead.routes) {
+      const key = `${r.ownerId}\u0000${r.eventId}`;
+      if (known.has(key)) continue;
+      out.push({
+        kind: 'delivery',
+        id: `dlv:${lead.tenantId}:${lead.id}:${r.ownerId}:${r.eventId}`,
+        tenantId: lead.tenantId,
+        leadId: lead.id,
+        ownerId: r.ownerId,
+        sink: sinkByEvent.get(key) ?? 'default',
+        payload: snapshot(lead),
+        createdAt: now,
+      });
+    }
+    return out;
+  }
+
+  private auditFor(lead: LeadState, previous: LeadState | undefined, now: number): AuditEntry[] {
+    const seen = previous?.stageHistory.length ?? 0;
+    return lead.stageHistory.slice(seen).map((t) => ({
+      tenantId: lead.tenantId,
+      at: now,
+      action: 'lead.stage_changed',
+      leadId: lead.id,
+      subjectRef: lead.subjectRef,
+      data: { from: t.from, to: t.to, cause: t.cause, eventId: t.eventId, occurredAt: t.at },
+    }));
+  }
+
+  /**
+   * Links an anonymous id to a subject: the anonymous history moves to the subject, the
+   * subject's leads are replayed from the merged history (so caps, decay and routing see one
+   * person), and `traits` are merged into the profile. Everything commits at once.
+   */
+  async identify(input: IdentifyInput): Promise<{ tenantId: string; subjectId: string; leads: LeadState[]; effects: Effect[] }> {
+    const issues: Issue[] = [];
+    if (typeof input?.subjectId !== 'string' || input.subjectId === '') issues.push({ path: 'subjectId', message: 'required: the known id of the person' });
+    if (input?.anonymousId !== undefined && (typeof input.anonymousId !== 'string' || input.anonymousId === '')) issues.push({ path: 'anonymousId', message: 'must be a non-empty string' });
+    if (input?.traits !== undefined && (typeof input.traits !== 'object' || input.traits === null || Array.isArray(input.traits))) issues.push({ path: 'traits', message: 'must be an object of profile facts' });
+    if (issues.length > 0) throw new EventError(issues);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.identifyOnce(input);
+      } catch (error) {
+        if (!isLeadpipeError(error, 'VERSION_CONFLICT') || attempt >= this.maxRetries) throw error;
+        await conflictBackoff(attempt);
+      }
+    }
+  }
+
+  private async identifyOnce(input: IdentifyInput) {
+    const store = this.store;
+    const tenantId = input.tenantId ?? DEFAULT_TENANT;
+    const { subjectId, anonymousId } = input;
+    const now = this.clock.now();
+    if (anonymousId !== undefined) {
+      const linked = await store.resolveAlias(tenantId, anonymousId);
+      if (linked !== undefined && linked !== subjectId) {
+        throw new EventError([{ path: 'anonymousId', message: 'this anonymous id is already identified as another subject; an anonymous id belongs to one person' }]);
+      }
+    }
+    const oldProfile = await store.getProfile(tenantId, subjectId);
+    const profile: Profile = { tenantId, subjectId, traits: { ...(oldProfile?.traits ?? {}), ...(input.traits ?? {}) }, updatedAt: now };
+    const anonRef = anonymousId !== undefined ? `anon:${anonymousId}` : undefined;
+    const anonEvents = anonRef ? await store.subjectEvents(tenantId, anonRef) : [];
+    const subjectEvents = await store.subjectEvents(tenantId, subjectId);
+    const moved = anonEvents.map((e) => ({ ...e, subjectRef: subjectId, subjectId }));
+    const all = [...subjectEvents, ...moved];
+
+    // Leads to replay: every lead id the merged history produces.
+    const byLead = new Map<string, StoredEvent[]>();
+    for (const e of all) {
+      const id = this.runtime.signals.has(e.type) ? leadIdOf(this.runtime, e) : undefined;
+      if (id === undefined) continue;
+      const list = byLead.get(id);
+      if (list) list.push(e);
+      else byLead.set(id, [e]);
+    }
+    const anonLeadIds = new Set<string>();
+    for (const e of anonEvents) {
+      const id = this.runtime.signals.has(e.type) ? leadIdOf(this.runtime, e) : undefined;
+      if (id !== undefined) anonLeadIds.add(id);
+    }
+    const [previousLeads, anonLeads, counters] = await Promise.all([
+      store.getLeads(tenantId, [...byLead.keys()]),
+      store.getLeads(tenantId, [...anonLeadIds]),
+      this.readCounters(tenantId),
+    ]);
+    let working = new Map(counters);
+    const writes: CommitBatch['leads'] = [];
+    const leads: LeadState[] = [];
+    const effects: Effect[] = [];
+    const lifecycle: LifecycleEvent[] = [];
+    // The anonymous leads are deleted: their open loads go with them.
+    const closed = this.runtime.routing?.closedStages;
+    for (const anon of anonLeads.values()) {
+      if (closed?.has(anon.stage)) continue;
+      for (const owner of new Set(anon.routes.map((r) => r.ownerId))) working.set(loadKey(owner), (working.get(loadKey(owner)) ?? 0) - 1);
+    }
+    for (const [leadId, events] of byLead) {
+      const previous = previousLeads.get(leadId);
+      const anonPrevious = anonRef ? anonLeads.get(anonRef + leadId.slice(subjectId.length)) : undefined;
+      // What the merged lead already did: routes delivered, sticky owners and host stage changes of both.
+      const basis = mergeBasis(previous, anonPrevious);
+      const ctx: StepContext = { profile: profile.traits, counters: working, now };
+      const replay = this.replay(leadId, events, previous, basis, ctx, working);
+      working = replay.counters;
+      if (!replay.lead) continue;
+      const lead = { ...replay.lead, version: (previous?.version ?? 0) + 1, createdAt: basis?.createdAt ?? now };
+      writes.push({ lead, expectedVersion: previous ? previous.version : null });
+      leads.push(lead);
+      effects.push(...this.deliveriesFor(lead, basis, replay.steps, now));
+      const last = replay.steps[replay.steps.length - 1];
+      if (last) lifecycle.push(...last.lifecycle.map((e) => withFinalLead(e, lead)));
+    }
+    await store.commit({
+      tenantId,
+      events: [],
+      leads: writes,
+      deleteLeads: [...anonLeads.values()].map((l) => ({ id: l.id, expectedVersion: l.version })),
+      effects,
+      audit: [
+        {
+          tenantId,
+          at: now,
+          action: 'subject.identified',
+          subjectRef: subjectId,
+          data: { anonymousId: anonymousId ?? null, traits: Object.keys(input.traits ?? {}), leads: leads.map((l) => l.id) },
+        },
+      ],
+      ...(anonymousId !== undefined ? { aliases: [{ anonymousId, subjectId }] } : {}),
+      profiles: [profile],
+      counters: counterDeltas(counters, working),
+    });
+    this.emitAll(lifecycle);
+    if (anonymousId !== undefined) this.emit('subject.identified', { tenantId, anonymousId, subjectId, leadIds: leads.map((l) => l.id) });
+    return { tenantId, subjectId, leads, effects };
+  }
+
+  /**
+   * Moves a lead to a stage on the host's word (an operator accepted it, a deal closed). Any
+   * direction is allowed; the change is recorded with `cause: 'host'` and kept across replays.
+   * Moving into or out of a closed stage updates the owners' open-lead counts.
+   */
+  async setStage(ref: LeadRef, stage: string, options: { reason?: string } = {}): Promise<LeadState> {
+    if (!this.runtime.stageIndex.has(stage)) {
+      throw new EventError([{ path: 'stage', message: `unknown stage "${stage}": stages are ${this.runtime.stages.map((s) => `"${s}"`).join(', ')}` }]);
+    }
+    const tenantId = ref.tenantId ?? DEFAULT_TENANT;
+    const leadId = this.leadId(ref);
+    for (let attempt = 1; ; attempt++) {
+      const previous = await this.store.getLead(tenantId, leadId);
+      if (!previous) throw new NotFoundError(`no lead "${leadId}" in tenant "${tenantId}"`, { leadId, tenantId });
+      const now = this.clock.now();
+      const transition: StageTransition = { from: previous.stage, to: stage, at: now, cause: 'host', ...(options.reason ? { eventId: options.reason } : {}) };
+      const lead: LeadState = { ...previous, stage, stageHistory: [...previous.stageHistory, transition], version: previous.version + 1, updatedAt: now };
+      const closed = this.runtime.routing?.closedStages;
+      const wasOpen = !closed?.has(previous.stage);
+      const isOpen = !closed?.has(stage);
+      const owners = new Set(previous.routes.map((r) => r.ownerId));
+      const counters = wasOpen === isOpen ? [] : [...owners].map((o) => ({ key: loadKey(o), delta: isOpen ? 1 : -1 }));
+      try {
+        await this.store.commit({
+          tenantId,
+          events: [],
+          leads: [{ lead, expectedVersion: previous.version }],
+          effects: [],
+          counters,
+          audit: [{ tenantId, at: now, action: 'lead.stage_changed', leadId, subjectRef: lead.subjectRef, data: { from: previous.stage, to: stage, cause: 'host', reason: options.reason ?? null } }],
+        });
+        this.emit('lead.stage_changed', { lead, transition });
+        return lead;
+      } catch (error) {
+        if (!isLeadpipeError(error, 'VERSION_CONFLICT') || attempt >= this.maxRetries) throw error;
+      }
+    }
+  }
+
+  /** The current state of a lead, or undefined. */
+  async getLead(ref: LeadRef): Promise<LeadState | undefined> {
+    return this.store.getLead(ref.tenantId ?? DEFAULT_TENANT, this.leadId(ref));
+  }
+
+  /**
+   * Explains a lead: the score breakdown (as of its last event, or decayed to `at`), every
+   * qualification rule with each condition's fact value and result, the stage history, and
+   * what routing would decide now and why.
+   */
+  async explain(ref: LeadRef, options: { at?: number | string } = {}): Promise<Explanation> {
+    const tenantId = ref.tenantId ?? DEFAULT_TENANT;
+    const leadId = this.leadId(ref);
+    const stored = await this.store.getLead(tenantId, leadId);
+    if (!stored) throw new NotFoundError(`no lead "${leadId}" in tenant "${tenantId}"`, { leadId, tenantId });
+    const rt = this.runtime;
+    const history = await this.store.subjectEvents(tenantId, stored.subjectRef, stored.targetId);
+    const lastEvent = [...history].reverse().find((e) => e.id === stored.cursor.id) ?? history[history.length - 1];
+    const profile = stored.subjectRef.startsWith('anon:') ? undefined : (await this.store.getProfile(tenantId, stored.subjectRef))?.traits;
+    const at = options.at === undefined ? stored.lastSeenAt : toEpoch(options.at);
+    let lead = stored;
+    const ef = eventFacts(rt, lastEvent ?? syntheticEvent(stored), profile);
+    if (at > stored.lastSeenAt) {
+      // Decay to the requested time; caps and windows are applied as they would be at `at`.
+      const scoring = advance(rt, stored.scoring, stored.lastSeenAt, at);
+      const scored = computeScore(rt, scoring, rt.fit.length > 0 ? fitPoints(rt, ef as unknown as Facts) : []);
+      lead = { ...stored, scoring, score: scored.score, components: scored.components, breakdown: scored.breakdown };
+    }
+    const facts = leadFacts(lead, ef);
+    const rules = rt.qualification.map((r) => {
+      const conditions = r.condition ? r.condition.explain(facts) : null;
+      return {
+        name: r.name,
+        priority: r.priority,
+        ...(r.def.stage !== undefined ? { stage: r.def.stage } : {}),
+        ...(r.def.tier !== undefined ? { tier: r.def.tier } : {}),
+        result: conditions ? conditions.result : true,
+        conditions,
+      };
+    });
+    const counters = await this.readCounters(tenantId);
+    const decision = route(rt, { lead, facts, at, eventId: lead.cursor.id, counters });
+    return {
+      lead,
+      at,
+      score: { value: lead.score, components: lead.components, breakdown: lead.breakdown },
+      rules,
+      stageHistory: lead.stageHistory,
+      routing: { decision, routes: lead.routes },
+      facts,
+    };
+  }
+
+  /**
+   * Runs events through the whole pipeline with no side effects (the rules' test mode): a
+   * scratch memory store is seeded with the current state of the subjects involved, and
+   * nothing is written to this engine's store, no effect is dispatched and no listener fires.
+   */
+  async simulate(inputs: readonly EventInput[], options: { from?: 'current' | 'empty' } = {}): Promise<SimulationResult> {
+    const issues: Issue[] = [];
+    inputs.forEach((e, i) => issues.push(...eventIssues(e, `[${i}]`)));
+    if (issues.length > 0) throw new EventError(issues);
+    const scratch = new MemoryStore();
+    if ((options.from ?? 'current') === 'current') await this.seed(scratch, inputs);
+    const shadow = new Engine({ config: this.config, store: scratch, clock: this.clock, logger: this.logger, maxConflictRetries: this.maxRetries });
+    (shadow as { runtime: Runtime }).runtime = this.runtime;
+    const events: LifecycleEvent[] = [];
+    const results: TrackResult[] = [];
+    for (const input of inputs) results.push(await shadow.trackValid(input, (e) => events.push(...e)));
+    const touched = new Map<string, LeadState>();
+    for (const r of results) for (const l of r.leads) touched.set(`${l.tenantId}\u0000${l.id}`, l);
+    return { results, leads: [...touched.values()], effects: results.flatMap((r) => r.effects), events };
+  }
+
+  /** Copies what simulated events can touch (their subjects' events, leads, profiles, aliases; counters) into a scratch store. */
+  private async seed(scratch: MemoryStore, inputs: readonly EventInput[]): Promise<void> {
+    const bySubject = new Map<string, { tenantId: string; subjectRef: string; anonymousId?: string }>();
+    for (const e of inputs) {
+      const tenantId = e.tenantId ?? DEFAULT_TENANT;
+      let subjectRef = e.subjectId;
+      if (subjectRef === undefined && e.anonymousId !== undefined) subjectRef = (await this.store.resolveAlias(tenantId, e.anonymousId)) ?? `anon:${e.anonymousId}`;
+      if (subjectRef === undefined) continue;
+      bySubject.set(`${tenantId}\u0000${subjectRef}`, { tenantId, subjectRef, ...(e.anonymousId !== undefined ? { anonymousId: e.anonymousId } : {}) });
+    }
+    const tenants = new Set([...bySubject.values()].map((s) => s.tenantId));
+    for (const tenantId of tenants) {
+      const counters = await this.readCounters(tenantId);
+      if (counters.size > 0) await scratch.commit({ tenantId, events: [], leads: [], effects: [], counters: [...counters].map(([key, delta]) => ({ key, delta })) });
+    }
+    for (const { tenantId, subjectRef, anonymousId } of bySubject.values()) {
+      const events = await this.store.subjectEvents(tenantId, subjectRef);
+      const leadIds = new Set(events.map((e) => (this.runtime.signals.has(e.type) ? leadIdOf(this.runtime, e) : undefined)).filter((id): id is string => id !== undefined));
+      const leads = await this.store.getLeads(tenantId, [...leadIds]);
+      const profile = subjectRef.startsWith('anon:') ? undefined : await this.store.getProfile(tenantId, subjectRef);
+      await scratch.commit({
+        tenantId,
+        events,
+        leads: [...leads.values()].map((lead) => ({ lead, expectedVersion: null })),
+        effects: [],
+        ...(profile ? { profiles: [profile] } : {}),
+      });
+      if (anonymousId !== undefined && !subjectRef.startsWith('anon:')) {
+        await scratch.commit({ tenantId, events: [], leads: [], effects: [], aliases: [{ anonymousId, subjectId: subjectRef }] });
+      }
+    }
+  }
+
+  /**
+   * Performs pending effects from the outbox once: claims up to `limit`, hands deliveries to
+   * their sink, marks them done, or schedules a retry with backoff (dead after `maxAttempts`,
+   * or at once for a non-retryable `DeliveryError`). At-least-once: a worker that dies
+   * mid-delivery leaves the claim to expire, and the effect is delivered again with the same
+   * idempotency key. Returns how many effects were claimed.
+   */
+  async dispatch(options: DispatchOptions = {}): Promise<{ claimed: number; done: number; failed: number }> {
+    const now = this.clock.now();
+    const maxAttempts = options.maxAttempts ?? 8;
+    const backoff = options.backoffMs ?? ((n: number) => Math.min(3_600_000, 1000 * 2 ** (n - 1)));
+    const entries = await this.store.claimEffects({ worker: options.worker ?? 'engine', limit: options.limit ?? 100, now, leaseMs: options.leaseMs ?? 30_000 });
+    let done = 0;
+    let failed = 0;
+    for (const entry of entries) {
+      const effect = entry.effect;
+      try {
+        if (effect.kind !== 'delivery') throw new DeliveryError(`no handler for "${effect.kind}" effects yet`, { retryable: true });
+        const sink = this.sinks[effect.sink];
+        if (!sink) throw new DeliveryError(`no sink named "${effect.sink}": pass it in createEngine({ sinks: { "${effect.sink}": … } })`, { retryable: true });
+        await sink.upsert(effect.payload, { ownerId: effect.ownerId, idempotencyKey: effect.id });
+        await this.store.completeEffect(effect.id);
+        done++;
+        this.emit('lead.delivered', { effect });
+      } catch (error) {
+        failed++;
+        const message = error instanceof Error ? error.message : String(error);
+        const retryable = !(error instanceof DeliveryError) || error.retryable;
+        const willRetry = retryable && entry.attempts < maxAttempts;
+        await this.store.failEffect(effect.id, message, willRetry ? now + backoff(entry.attempts) : null);
+        this.emit('lead.delivery_failed', { effect, error: message, willRetry });
+      }
+    }
+    return { claimed: entries.length, done, failed };
+  }
+
+  private emitAll(events: LifecycleEvent[]): void {
+    for (const e of events) {
+      try {
+        (this.emit as (name: string, payload: unknown) => boolean)(e.type, e.payload);
+      } catch (error) {
+        // A listener's failure must not look like a failed track: the commit already happened.
+        this.logger.error('leadpipe: event listener threw', { event: e.type, error: error instanceof Error ? error.message : String(error) });
+      }
+    }
+  }
+}
+
+function isParsed(config: ConfigInput | Config): config is Config {
+  return PARSED.has(config as object);
+}
+const PARSED = new WeakSet<object>();
+/** @internal Marks a config object as already validated, so engines built from it skip re-parsing. */
+export function markParsed(config: Config): Config {
+  PARSED.add(config);
+  return config;
+}
+
+/**
+ * Runs async functions one at a time per key. Keys with nothing queued hold no memory.
+ * @internal
+ */
+class KeyedLock {
+  private readonly tails = new Map<string, Promise<unknown>>();
+  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(key);
+    const current = (previous ? previous.then(fn, fn) : fn()) as Promise<T>;
+    const tail = current.catch(() => undefined);
+    this.tails.set(key, tail);
+    try {
+      return await current;
+    } finally {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    }
+  }
+}
+
+/** Waits a little before retrying a lost race: random, growing with the attempt, so racers spread out. */
+function conflictBackoff(attempt: number): Promise<void> {
+  const ms = Math.random() * Math.min(50, 2 ** attempt);
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The earlier state a merged lead continues from: the subject's lead, with the anonymous lead's routes, owners and host changes added. */
+function mergeBasis(subject: LeadState | undefined, anon: LeadState | undefined): LeadState | undefined {
+  if (!anon) return subject;
+  if (!subject) return anon;
+  return {
+    ...subject,
+    routes: [...subject.routes, ...anon.routes],
+    assignments: { ...anon.assignments, ...subject.assignments },
+    stageHistory: [...subject.stageHistory, ...anon.stageHistory.filter((t) => t.cause === 'host')],
+    createdAt: Math.min(subject.createdAt, anon.createdAt),
+  };
+}
+
+function counterDeltas(before: ReadonlyMap<string, number>, after: ReadonlyMap<string, number>): Array<{ key: string; delta: number }> {
+  const out: Array<{ key: string; delta: number }> = [];
+  for (const [key, value] of after) {
+    const delta = value - (before.get(key) ?? 0);
+    if (delta !== 0) out.push({ key, delta });
+  }
+  return out;
+}
+
+function withFinalLead(e: LifecycleEvent, lead: LeadState): LifecycleEvent {
+  return 'lead' in e.payload ? ({ ...e, payload: { ...e.payload, lead } } as LifecycleEvent) : e;
+}
+
+/** The part of a lead handed to sinks. */
+export function snapshot(lead: LeadState, profile?: Record<string, unknown>): LeadSnapshot {
+  return {
+    id: lead.id,
+    tenantId: lead.tenantId,
+    subjectRef: lead.subjectRef,
+    ...(lead.targetId !== undefined ? { targetId: lead.targetId } : {}),
+    score: lead.score,
+    components: lead.components,
+    stage: lead.stage,
+    tier: lead.tier,
+    firstSeenAt: lead.firstSeenAt,
+    lastSeenAt: lead.lastSeenAt,
+    counts: lead.counts,
+    ...(profile ? { profile } : {}),
+  };
+}
+
+function syntheticEvent(lead: LeadState): StoredEvent {
+  return { id: lead.cursor.id, tenantId: lead.tenantId, type: '', subjectRef: lead.subjectRef, ...(lead.targetId ? { targetId: lead.targetId } : {}), occurredAt: lead.lastSeenAt, properties: {}, context: {}, receivedAt: lead.updatedAt };
+}
+
+function safePartial(input: unknown): Partial<EventInput> {
+  if (typeof input !== 'object' || input === null) return {};
+  const e = input as Record<string, unknown>;
+  const out: Partial<EventInput> = {};
+  if (typeof e.id === 'string') out.id = e.id;
+  if (typeof e.type === 'string') out.type = e.type;
+  if (typeof e.tenantId === 'string') out.tenantId = e.tenantId;
+  return out;
+}
+
+export { ConflictError, LeadpipeError };

@@ -1,0 +1,224 @@
+/**
+ * One pipeline step for one lead — score → qualify → route — and the fold of a lead's whole
+ * history. Both are pure: the engine supplies the inputs (profile, counters) and commits the
+ * outputs.
+ * @module
+ */
+import type { LifecycleEvent } from '../events.js';
+import type { Facts } from '../rules/types.js';
+import type { LeadState, StageTransition, StoredEvent } from '../types.js';
+import type { QualifyResult } from './qualify.js';
+import { qualify } from './qualify.js';
+import type { RoutingDecision } from './route.js';
+import { route } from './route.js';
+import type { Runtime } from './runtime.js';
+import type { Contribution, EventFacts } from './score.js';
+import { addEvent, advance, computeScore, eventFacts, fitPoints } from './score.js';
+
+/** Inputs a step needs beyond the lead and the event. */
+export interface StepContext {
+  profile: Record<string, unknown> | undefined;
+  /** Owner loads and round-robin cursors; a fold updates this working copy as it goes. */
+  counters: Map<string, number>;
+  targetOwners?: readonly string[];
+  /** Wall-clock time of processing, for `createdAt` / `updatedAt`. */
+  now: number;
+  /** Sticky owner choices a new lead starts with (kept across replays). */
+  assignments?: Record<string, string[]>;
+}
+
+/** What one step did. */
+export interface StepResult {
+  lead: LeadState;
+  contribution?: Contribution;
+  qualification: QualifyResult;
+  routing: RoutingDecision;
+  lifecycle: LifecycleEvent[];
+  /** Facts the rules saw, for explanations. */
+  facts: Facts;
+}
+
+/** The id of the lead an event belongs to, or undefined when the event scores no lead. */
+export function leadIdOf(rt: Runtime, event: Pick<StoredEvent, 'subjectRef' | 'targetId'>): string | undefined {
+  if (!rt.leadKeyHasTarget) return event.subjectRef;
+  // With targetId in the lead key, an event about no target (a search, a login) scores no lead.
+  return event.targetId === undefined ? undefined : `${event.subjectRef}|${event.targetId}`;
+}
+
+/** True when event `a` sorts after the lead's cursor in (occurredAt, id) order. */
+export function isAfter(a: { occurredAt: number; id: string }, cursor: { occurredAt: number; id: string }): boolean {
+  return a.occurredAt > cursor.occurredAt || (a.occurredAt === cursor.occurredAt && a.id > cursor.id);
+}
+
+/** Canonical event order: by occurredAt, then id. */
+export function compareEvents(a: { occurredAt: number; id: string }, b: { occurredAt: number; id: string }): number {
+  return a.occurredAt - b.occurredAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+function newLead(rt: Runtime, id: string, event: StoredEvent, now: number, assignments?: Record<string, string[]>): LeadState {
+  const stage = rt.stages[0] as string;
+  return {
+    id,
+    tenantId: event.tenantId,
+    subjectRef: event.subjectRef,
+    ...(rt.leadKeyHasTarget && event.targetId !== undefined ? { targetId: event.targetId } : {}),
+    version: 0,
+    score: 0,
+    components: {},
+    breakdown: { sources: {}, components: {} },
+    counts: {},
+    firstSeenAt: event.occurredAt,
+    lastSeenAt: event.occurredAt,
+    cursor: { occurredAt: event.occurredAt, id: event.id },
+    stage,
+    tier: null,
+    stageHistory: [{ from: null, to: stage, at: event.occurredAt, cause: 'created', eventId: event.id }],
+    routes: [],
+    assignments: assignments ?? {},
+    scoring: { signals: {} },
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+/** Lead facts for qualification and routing rules (see `LEAD_FACTS`). */
+export function leadFacts(lead: LeadState, ef: EventFacts): Facts {
+  const signals: Record<string, number> = {};
+  for (const name in lead.scoring.signals) signals[name] = lead.scoring.signals[name]?.value ?? 0;
+  return {
+    score: lead.score,
+    components: lead.components,
+    counts: lead.counts,
+    signals,
+    firstSeenAt: lead.firstSeenAt,
+    lastSeenAt: lead.lastSeenAt,
+    profile: ef.profile,
+    stage: lead.stage,
+    tier: lead.tier,
+    tenantId: lead.tenantId,
+    subjectId: lead.subjectRef,
+    targetId: lead.targetId ?? ef.targetId,
+    anonymous: ef.anonymous,
+    event: ef.event,
+    hour: ef.hour,
+    weekday: ef.weekday,
+    businessHours: ef.businessHours,
+  };
+}
+
+/**
+ * Folds one event into a lead (or creates the lead). The event must not sort before the lead's
+ * cursor; the engine replays the lead instead (see {@link foldLead}).
+ */
+export function applyEvent(rt: Runtime, previous: LeadState | undefined, event: StoredEvent, leadId: string, ctx: StepContext): StepResult {
+  const signal = rt.signals.get(event.type);
+  if (!signal) throw new Error(`leadpipe: applyEvent called with an event that is not a signal (${event.type})`);
+  const lifecycle: LifecycleEvent[] = [];
+  const base = previous ?? newLead(rt, leadId, event, ctx.now, ctx.assignments);
+  const t = event.occurredAt;
+  const from = previous ? previous.lastSeenAt : t;
+
+  // Score.
+  const ef = eventFacts(rt, event, ctx.profile);
+  const advanced = advance(rt, base.scoring, from, Math.max(from, t));
+  const { state: scoring, contribution } = addEvent(rt, advanced, signal, ef);
+  const fit = rt.fit.length > 0 ? fitPoints(rt, ef as unknown as Facts) : [];
+  const scored = computeScore(rt, scoring, fit);
+  let lead: LeadState = {
+    ...base,
+    score: scored.score,
+    components: scored.components,
+    breakdown: scored.breakdown,
+    counts: { ...base.counts, [event.type]: (base.counts[event.type] ?? 0) + 1 },
+    firstSeenAt: Math.min(base.firstSeenAt, t),
+    lastSeenAt: Math.max(base.lastSeenAt, t),
+    cursor: { occurredAt: t, id: event.id },
+    scoring,
+    updatedAt: ctx.now,
+  };
+  if (!previous) lifecycle.push({ type: 'lead.created', payload: { lead } });
+
+  // Qualify.
+  const facts = leadFacts(lead, ef);
+  const qualification = qualify(rt, lead, facts, t, event.id);
+  const history: StageTransition[] = qualification.transition ? [...lead.stageHistory, qualification.transition] : lead.stageHistory;
+  if (qualification.stage !== lead.stage || qualification.tier !== lead.tier) {
+    lead = { ...lead, stage: qualification.stage, tier: qualification.tier, stageHistory: history };
+    facts.stage = lead.stage;
+    facts.tier = lead.tier;
+  }
+
+  // Route.
+  const routing = route(rt, { lead, facts, at: t, eventId: event.id, counters: ctx.counters, ...(ctx.targetOwners ? { targetOwners: ctx.targetOwners } : {}) });
+  for (const c of routing.counters) ctx.counters.set(c.key, (ctx.counters.get(c.key) ?? 0) + c.delta);
+  if (routing.routes.length > 0) {
+    const routedStage = rt.routing?.stage;
+    let stageHistory = lead.stageHistory;
+    let stage = lead.stage;
+    if (routedStage && routedStage !== stage && (rt.stageIndex.get(routedStage) ?? 0) > (rt.stageIndex.get(stage) ?? 0)) {
+      const transition: StageTransition = { from: stage, to: routedStage, at: t, cause: `routing:${routing.rule}`, eventId: event.id };
+      stageHistory = [...stageHistory, transition];
+      stage = routedStage;
+      lifecycle.push({ type: 'lead.stage_changed', payload: { lead: undefined as unknown as LeadState, transition } });
+    }
+    lead = {
+      ...lead,
+      stage,
+      stageHistory,
+      routes: [...lead.routes, ...routing.routes],
+      assignments: routing.assignments ? { ...lead.assignments, ...routing.assignments } : lead.assignments,
+    };
+  }
+
+  // Lifecycle events carry the final lead of this step.
+  lifecycle.push({ type: 'lead.scored', payload: { lead, previousScore: previous?.score ?? 0, eventId: event.id } });
+  if (qualification.transition) {
+    lifecycle.push({ type: 'lead.stage_changed', payload: { lead, transition: qualification.transition } });
+  }
+  const qualifyingRule = qualification.transition?.cause ?? (qualification.tier !== (previous?.tier ?? null) ? qualification.tierCause : null);
+  if (qualifyingRule && qualifyingRule !== 'score') {
+    lifecycle.push({ type: 'lead.qualified', payload: { lead, rule: qualifyingRule, stage: lead.stage, tier: lead.tier } });
+  }
+  for (const r of routing.routes) lifecycle.push({ type: 'lead.routed', payload: { lead, route: r } });
+  for (const e of lifecycle) if ('lead' in e.payload && e.payload.lead === undefined) (e.payload as { lead: LeadState }).lead = lead;
+  return { lead, ...(contribution ? { contribution } : {}), qualification, routing, lifecycle, facts };
+}
+
+/** Options for {@link foldLead}. */
+export interface FoldOptions {
+  /** Stage changes the host made (through `setStage`), replayed at their times. */
+  hostTransitions?: readonly StageTransition[];
+  createdAt?: number;
+}
+
+/**
+ * Replays a lead's whole history in canonical (occurredAt, id) order. Used when an event arrives
+ * out of order and after identity merges: the result is, by construction, the state an in-order
+ * replay would give.
+ */
+export function foldLead(rt: Runtime, leadId: string, events: readonly StoredEvent[], ctx: StepContext, options: FoldOptions = {}): { lead: LeadState | undefined; steps: StepResult[] } {
+  const sorted = [...events].filter((e) => rt.signals.has(e.type)).sort(compareEvents);
+  const host = [...(options.hostTransitions ?? [])].sort((a, b) => a.at - b.at);
+  let h = 0;
+  let lead: LeadState | undefined;
+  const steps: StepResult[] = [];
+  for (const event of sorted) {
+    if (lead) {
+      while (h < host.length && (host[h] as StageTransition).at <= event.occurredAt) lead = applyHostTransition(rt, lead, host[h++] as StageTransition);
+    }
+    const step = applyEvent(rt, lead, event, leadId, ctx);
+    lead = step.lead;
+    steps.push(step);
+  }
+  if (lead) {
+    while (h < host.length) lead = applyHostTransition(rt, lead, host[h++] as StageTransition);
+    if (options.createdAt !== undefined) lead = { ...lead, createdAt: options.createdAt };
+  }
+  return { lead, steps };
+}
+
+/** Applies a stage change made by the host app (any direction). */
+export function applyHostTransition(_rt: Runtime, lead: LeadState, transition: StageTransition): LeadState {
+  if (lead.stage === transition.to) return { ...lead, stageHistory: [...lead.stageHistory, { ...transition, from: lead.stage }] };
+  return { ...lead, stage: transition.to, stageHistory: [...lead.stageHistory, { ...transition, from: lead.stage }] };
+}

@@ -1,0 +1,69 @@
+/**
+ * The qualify stage: json-rules-engine conditions over lead facts decide the stage and tier.
+ * Pure. The highest-priority matching rules decide; among equal priorities the most advanced
+ * stage wins. Stages only move forward unless `qualification.demotion` is true.
+ * @module
+ */
+import type { Facts } from '../rules/types.js';
+import type { LeadState, StageTransition } from '../types.js';
+import type { Runtime } from './runtime.js';
+
+/** What qualification decided for one step. */
+export interface QualifyResult {
+  stage: string;
+  tier: string | null;
+  transition?: StageTransition;
+  /** Names of the rules whose conditions held, in evaluation order. */
+  matched: string[];
+  /** The rule that set the tier, or `score` when the score band did. */
+  tierCause: string | null;
+}
+
+/** Evaluates the qualification rules on `facts` for a lead whose score is already updated. */
+export function qualify(rt: Runtime, lead: LeadState, facts: Facts, at: number, eventId: string | undefined): QualifyResult {
+  const matched: string[] = [];
+  let stageRule: { name: string; priority: number; stage: string } | undefined;
+  let tierRule: { name: string; tier: string } | undefined;
+  for (const rule of rt.qualification) {
+    if (rule.condition && !rule.condition.test(facts)) continue;
+    matched.push(rule.name);
+    const stage = rule.def.stage;
+    if (stage !== undefined) {
+      if (!stageRule) stageRule = { name: rule.name, priority: rule.priority, stage };
+      else if (rule.priority === stageRule.priority && (rt.stageIndex.get(stage) ?? 0) > (rt.stageIndex.get(stageRule.stage) ?? 0)) {
+        stageRule = { name: rule.name, priority: rule.priority, stage };
+      }
+    }
+    if (rule.def.tier !== undefined && !tierRule) tierRule = { name: rule.name, tier: rule.def.tier };
+  }
+
+  let tier: string | null = null;
+  let tierCause: string | null = null;
+  if (tierRule) {
+    tier = tierRule.tier;
+    tierCause = tierRule.name;
+  } else {
+    const band = scoreTier(rt, lead.score);
+    if (band) {
+      tier = band;
+      tierCause = 'score';
+    }
+  }
+
+  let stage = lead.stage;
+  let transition: StageTransition | undefined;
+  if (stageRule && stageRule.stage !== lead.stage) {
+    const forward = (rt.stageIndex.get(stageRule.stage) ?? 0) > (rt.stageIndex.get(lead.stage) ?? 0);
+    if (forward || rt.config.qualification.demotion) {
+      stage = stageRule.stage;
+      transition = { from: lead.stage, to: stage, at, cause: stageRule.name, ...(eventId !== undefined ? { eventId } : {}) };
+    }
+  }
+  return transition ? { stage, tier, transition, matched, tierCause } : { stage, tier, matched, tierCause };
+}
+
+/** The score band a score falls in, or null when it is in none. */
+export function scoreTier(rt: Runtime, score: number): string | null {
+  for (const t of rt.tiers) if (score >= t.minScore && (score < t.upper || (t.upper === 100 && score === 100))) return t.name;
+  return null;
+}

@@ -1,0 +1,164 @@
+/**
+ * The route stage: choose owners for a lead. Pure: owner loads and round-robin cursors come in
+ * as a snapshot and go out as counter increments, committed with the lead.
+ *
+ * A routing rule names candidates (owner ids, the owners of the lead's target, and/or a `where`
+ * condition on the `owner` fact) and a pick (`all` fans out; `round-robin`, `least-loaded` and
+ * `first` choose one). Unavailable owners (inactive, outside their availability windows, at
+ * capacity) are skipped. The first rule, by priority, that yields an available owner decides;
+ * when none does, `routing.fallback` is tried. "No route" is a result, not an error.
+ * @module
+ */
+import type { OwnerConfig } from '../config/schema.js';
+import type { Facts } from '../rules/types.js';
+import type { LeadState, RouteRecord } from '../types.js';
+import type { Runtime, TargetRuntime } from './runtime.js';
+
+/** Why a candidate owner was not chosen. */
+export type SkipReason = 'inactive' | 'unavailable' | 'at-capacity' | 'deduped' | 'not-matched';
+
+/** The routing outcome of one step. */
+export interface RoutingDecision {
+  status: 'routed' | 'deduped' | 'below-threshold' | 'closed' | 'no-route' | 'not-configured';
+  /** The rule that decided (or `fallback`). */
+  rule?: string;
+  routes: RouteRecord[];
+  skipped: Array<{ ownerId: string; reason: SkipReason; rule: string }>;
+  /** Counter increments: `load:<owner>` for newly opened leads, `rr:<rule>` for round-robin cursors. */
+  counters: Array<{ key: string; delta: number }>;
+  /** Sticky choices to remember on the lead, by rule name. */
+  assignments?: Record<string, string[]>;
+  sink?: string;
+}
+
+/** Counter key of an owner's open-lead count. */
+export const loadKey = (ownerId: string) => `load:${ownerId}`;
+/** Counter key of a round-robin rule's cursor. */
+export const cursorKey = (rule: string) => `rr:${rule}`;
+
+/** Input to {@link route}. */
+export interface RouteInput {
+  lead: LeadState;
+  facts: Facts;
+  at: number;
+  eventId: string;
+  counters: ReadonlyMap<string, number>;
+  /** Owners of the lead's target from a host directory; the config's `targets` are used when absent. */
+  targetOwners?: readonly string[];
+}
+
+/** Decides where a lead goes at time `at`. */
+export function route(rt: Runtime, input: RouteInput): RoutingDecision {
+  const routing = rt.routing;
+  const empty = { routes: [], skipped: [], counters: [] };
+  if (!routing) return { status: 'not-configured', ...empty };
+  const { lead } = input;
+  if (routing.closedStages.has(lead.stage)) return { status: 'closed', ...empty };
+  if (lead.score < routing.minScore) return { status: 'below-threshold', ...empty };
+
+  const skipped: RoutingDecision['skipped'] = [];
+  const attempts: Array<{ name: string; target: TargetRuntime }> = [];
+  for (const rule of routing.rules) {
+    if (rule.condition && !rule.condition.test(input.facts)) continue;
+    attempts.push({ name: rule.name, target: rule.target });
+  }
+  if (routing.fallback) attempts.push({ name: 'fallback', target: routing.fallback });
+
+  for (const attempt of attempts) {
+    const candidates = candidatesOf(rt, attempt.target, input, attempt.name, skipped);
+    if (candidates.length === 0) continue;
+    return choose(rt, attempt.name, attempt.target, candidates, input, skipped);
+  }
+  return { status: 'no-route', routes: [], skipped, counters: [] };
+}
+
+function candidatesOf(rt: Runtime, target: TargetRuntime, input: RouteInput, rule: string, skipped: RoutingDecision['skipped']): OwnerConfig[] {
+  const routing = rt.routing as NonNullable<Runtime['routing']>;
+  let ids: readonly string[];
+  const named = target.def.owners;
+  if (named === 'target') {
+    const targetId = input.lead.targetId ?? (input.facts.event as { targetId?: string } | undefined)?.targetId;
+    ids = input.targetOwners ?? (targetId !== undefined ? (routing.ownersByTarget.get(targetId) ?? []) : []);
+  } else {
+    ids = named ?? [...routing.owners.keys()];
+  }
+  const out: OwnerConfig[] = [];
+  for (const id of ids) {
+    const owner = routing.owners.get(id);
+    if (!owner) continue;
+    if (target.where && !target.where.test({ ...input.facts, owner: { id: owner.id, name: owner.name, ...owner.attributes, attributes: owner.attributes } })) {
+      continue;
+    }
+    const reason = unavailable(owner, input);
+    if (reason) skipped.push({ ownerId: id, reason, rule });
+    else out.push(owner);
+  }
+  return out;
+}
+
+function unavailable(owner: OwnerConfig & { local?: Runtime['local']; windows?: OwnerConfig['availability'] }, input: RouteInput): SkipReason | undefined {
+  if (!owner.active) return 'inactive';
+  if (owner.windows && owner.local && !owner.local.inWindows(input.at, owner.windows)) return 'unavailable';
+  if (owner.capacity !== undefined && !hasOpenRoute(input.lead, owner.id)) {
+    if ((input.counters.get(loadKey(owner.id)) ?? 0) >= owner.capacity) return 'at-capacity';
+  }
+  return undefined;
+}
+
+function hasOpenRoute(lead: LeadState, ownerId: string): boolean {
+  return lead.routes.some((r) => r.ownerId === ownerId);
+}
+
+function choose(rt: Runtime, rule: string, target: TargetRuntime, candidates: OwnerConfig[], input: RouteInput, skipped: RoutingDecision['skipped']): RoutingDecision {
+  const routing = rt.routing as NonNullable<Runtime['routing']>;
+  const { lead } = input;
+  const pick = target.def.pick;
+  const counters: RoutingDecision['counters'] = [];
+  let chosen: OwnerConfig[];
+  let assignments: Record<string, string[]> | undefined;
+
+  if (pick === 'all') chosen = candidates;
+  else if (pick === 'first') chosen = candidates.slice(0, 1);
+  else {
+    // Sticky: a lead assigned by round-robin or least-loaded keeps its owner while available.
+    const previous = lead.assignments[rule]?.[0];
+    const kept = previous !== undefined ? candidates.find((c) => c.id === previous) : undefined;
+    if (kept) chosen = [kept];
+    else if (pick === 'round-robin') {
+      const cursor = input.counters.get(cursorKey(rule)) ?? 0;
+      chosen = [candidates[cursor % candidates.length] as OwnerConfig];
+      counters.push({ key: cursorKey(rule), delta: 1 });
+    } else {
+      chosen = [leastLoaded(candidates, input.counters)];
+    }
+    assignments = { [rule]: [(chosen[0] as OwnerConfig).id] };
+  }
+
+  const routes: RouteRecord[] = [];
+  for (const owner of chosen) {
+    const recent = lead.routes.some((r) => r.ownerId === owner.id && input.at - r.at < routing.dedupeWindowMs && input.at >= r.at);
+    if (recent) {
+      skipped.push({ ownerId: owner.id, reason: 'deduped', rule });
+      continue;
+    }
+    if (!hasOpenRoute(lead, owner.id)) counters.push({ key: loadKey(owner.id), delta: 1 });
+    routes.push({ ownerId: owner.id, at: input.at, rule, pick, eventId: input.eventId });
+  }
+  const status = routes.length > 0 ? 'routed' : 'deduped';
+  return { status, rule, routes, skipped, counters, sink: target.def.sink, ...(assignments ? { assignments } : {}) };
+}
+
+function leastLoaded(candidates: OwnerConfig[], counters: ReadonlyMap<string, number>): OwnerConfig {
+  let best = candidates[0] as OwnerConfig;
+  let bestLoad = Number.POSITIVE_INFINITY;
+  for (const c of candidates) {
+    const load = counters.get(loadKey(c.id)) ?? 0;
+    // Relative to capacity when there is one, so a big team member gets proportionally more.
+    const relative = c.capacity ? load / c.capacity : load;
+    if (relative < bestLoad) {
+      best = c;
+      bestLoad = relative;
+    }
+  }
+  return best;
+}

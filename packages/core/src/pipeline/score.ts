@@ -1,0 +1,227 @@
+/**
+ * The score stage: fold one event into a lead's signal values, then derive components, the
+ * 0–100 score and an exact breakdown. Pure: (runtime, state, event, profile) → new state.
+ *
+ * Order independence: the engine always folds a lead's events in (occurredAt, id) order (an
+ * event that arrives late makes it replay the lead), so decay, caps and diminishing returns are
+ * evaluated in one canonical order and every floating-point operation happens in the same
+ * sequence, whatever order the events arrived in.
+ * @module
+ */
+import type { ScoreBreakdown, ScoringState, SignalState, StoredEvent } from '../types.js';
+import type { Runtime, SignalRuntime } from './runtime.js';
+
+/** Facts describing the event being scored, for modifiers (see `EVENT_FACTS`). */
+export interface EventFacts {
+  event: { type: string; channel?: string; properties: Record<string, unknown>; context: Record<string, unknown>; occurredAt: number; targetId?: string };
+  profile: Record<string, unknown>;
+  hour: number;
+  weekday: string;
+  businessHours: boolean;
+  tenantId: string;
+  subjectId: string;
+  targetId?: string;
+  anonymous: boolean;
+}
+
+/** Builds the event facts for an event. */
+export function eventFacts(rt: Runtime, event: StoredEvent, profile: Record<string, unknown> | undefined): EventFacts {
+  const t = event.occurredAt;
+  return {
+    event: {
+      type: event.type,
+      ...(event.channel !== undefined ? { channel: event.channel } : {}),
+      properties: event.properties,
+      context: event.context,
+      occurredAt: t,
+      ...(event.targetId !== undefined ? { targetId: event.targetId } : {}),
+    },
+    profile: profile ?? {},
+    hour: rt.local.hour(t),
+    weekday: rt.local.weekday(t),
+    businessHours: rt.local.inWindows(t, [rt.config.scoring.businessHours]),
+    tenantId: event.tenantId,
+    subjectId: event.subjectRef,
+    ...(event.targetId !== undefined ? { targetId: event.targetId } : {}),
+    anonymous: event.subjectId === undefined,
+  };
+}
+
+/** What one event contributed, for explanations. */
+export interface Contribution {
+  signal: string;
+  base: number;
+  /** Names of the modifiers that applied. */
+  modifiers: string[];
+  /** Rank of the event in its cap bucket (0 = first). */
+  rank: number;
+  capped: boolean;
+  points: number;
+}
+
+/** Points an event scores before decay: base, modifiers, cap and diminishing returns. */
+export function eventPoints(signal: SignalRuntime, facts: EventFacts, rank: number): Contribution {
+  let add = 0;
+  let multiply = 1;
+  const applied: string[] = [];
+  for (const m of signal.modifiers) {
+    const d = m.def;
+    if (d.hours) {
+      const [from, to] = d.hours;
+      const inside = from <= to ? facts.hour >= from && facts.hour < to : facts.hour >= from || facts.hour < to;
+      if (!inside) continue;
+    }
+    if (d.weekdays && !d.weekdays.includes(facts.weekday as never)) continue;
+    if (d.businessHours !== undefined && d.businessHours !== facts.businessHours) continue;
+    if (m.condition && !m.condition.test(facts as unknown as Record<string, unknown>)) continue;
+    add += d.add ?? 0;
+    multiply *= d.multiply ?? 1;
+    applied.push(d.name);
+  }
+  const capped = rank >= signal.capMax;
+  const points = capped ? 0 : (signal.def.points + add) * multiply * signal.diminishing ** rank;
+  return { signal: signal.name, base: signal.def.points, modifiers: applied, rank, capped, points };
+}
+
+/** Decays every signal value from `from` to `to` (`to >= from`), dropping window entries that expired. */
+export function advance(rt: Runtime, state: ScoringState, from: number, to: number): ScoringState {
+  if (to === from) return state;
+  const signals: Record<string, SignalState> = {};
+  for (const name in state.signals) {
+    const s = state.signals[name] as SignalState;
+    const def = rt.signals.get(name);
+    if (!def) continue; // a signal removed from the config stops counting
+    signals[name] = advanceSignal(def, s, to, to - from);
+  }
+  return { signals };
+}
+
+function advanceSignal(def: SignalRuntime, s: SignalState, to: number, elapsed: number): SignalState {
+  if (def.windowMs !== undefined && s.window) {
+    const kept = s.window.filter(([t]) => to - t < (def.windowMs as number));
+    return { ...s, window: kept, value: windowValue(def, kept, to) };
+  }
+  if (def.halfLifeMs !== undefined) return { ...s, value: s.value * 2 ** (-elapsed / def.halfLifeMs) };
+  return s;
+}
+
+function windowValue(def: SignalRuntime, entries: Array<[number, number]>, at: number): number {
+  let value = 0;
+  for (const [t, p] of entries) value += def.halfLifeMs === undefined ? p : p * 2 ** (-(at - t) / def.halfLifeMs);
+  return value;
+}
+
+/** Adds one event (already at the state's time) to its signal. */
+export function addEvent(rt: Runtime, state: ScoringState, signal: SignalRuntime, facts: EventFacts): { state: ScoringState; contribution: Contribution } {
+  const t = facts.event.occurredAt;
+  const prev: SignalState = state.signals[signal.name] ?? { value: 0 };
+  let rank = 0;
+  let bucket: string | undefined;
+  if (signal.bucketPer) {
+    bucket = rt.local.bucket(t, signal.bucketPer);
+    rank = prev.bucket === bucket ? (prev.inBucket ?? 0) : 0;
+  }
+  const contribution = eventPoints(signal, facts, rank);
+  const next: SignalState = { value: prev.value };
+  if (signal.windowMs !== undefined) {
+    next.window = [...(prev.window ?? []), [t, contribution.points]];
+    next.value = windowValue(signal, next.window, t);
+  } else {
+    next.value = prev.value + contribution.points;
+  }
+  if (bucket !== undefined) {
+    next.bucket = bucket;
+    next.inBucket = rank + 1;
+  }
+  return { state: { signals: { ...state.signals, [signal.name]: next } }, contribution };
+}
+
+/** Fit points by rule, from the profile. */
+export function fitPoints(rt: Runtime, facts: Record<string, unknown>): Array<{ name: string; component: string; points: number }> {
+  const out: Array<{ name: string; component: string; points: number }> = [];
+  for (const f of rt.fit) if (f.condition.test(facts)) out.push({ name: f.name, component: f.component, points: f.points });
+  return out;
+}
+
+/** Result of {@link computeScore}. */
+export interface ScoreResult {
+  score: number;
+  components: Record<string, number>;
+  breakdown: ScoreBreakdown;
+}
+
+/**
+ * Normalises component points to 0–100, combines components by weight and splits the result
+ * into an exact breakdown.
+ *
+ * - Component score: `linear`: min(100, 100·raw/max); `saturating`: 100·(1 − e^(−raw/scale));
+ *   raw ≤ 0 gives 0.
+ * - Score: Σ weight·component / Σ weight, rounded to two decimals.
+ * - Breakdown: each component's share of the score is split among its sources in proportion to
+ *   their raw points; shares are rounded to hundredths by the largest-remainder method, so the
+ *   parts add up exactly to the score.
+ */
+export function computeScore(rt: Runtime, state: ScoringState, fit: ReadonlyArray<{ name: string; component: string; points: number }>): ScoreResult {
+  const raw = new Map<string, number>();
+  const sources: Array<{ source: string; component: string; points: number }> = [];
+  for (const name in state.signals) {
+    const def = rt.signals.get(name);
+    if (!def) continue;
+    const points = (state.signals[name] as SignalState).value;
+    raw.set(def.component, (raw.get(def.component) ?? 0) + points);
+    sources.push({ source: name, component: def.component, points });
+  }
+  for (const f of fit) {
+    raw.set(f.component, (raw.get(f.component) ?? 0) + f.points);
+    sources.push({ source: `fit:${f.name}`, component: f.component, points: f.points });
+  }
+
+  const components: Record<string, number> = {};
+  const share = new Map<string, number>();
+  let exact = 0;
+  for (const c of rt.components) {
+    const r = raw.get(c.name) ?? 0;
+    const n = normalize(r, c.normalize);
+    components[c.name] = round2(n);
+    const s = rt.totalWeight > 0 ? (c.weight * n) / rt.totalWeight : 0;
+    share.set(c.name, s);
+    exact += s;
+  }
+  const scoreCents = Math.round(exact * 100);
+
+  // Exact shares per source, then largest-remainder rounding to cents summing to scoreCents.
+  const parts = sources.map((s) => {
+    const r = raw.get(s.component) ?? 0;
+    const value = r > 0 ? ((share.get(s.component) ?? 0) * s.points * 100) / r : 0;
+    return { ...s, value, cents: Math.floor(value) };
+  });
+  let remaining = scoreCents - parts.reduce((sum, p) => sum + p.cents, 0);
+  if (remaining !== 0 && parts.length > 0) {
+    const order = parts
+      .map((p, i) => ({ i, frac: p.value - p.cents }))
+      .sort((a, b) => (remaining > 0 ? b.frac - a.frac : a.frac - b.frac) || a.i - b.i);
+    const step = remaining > 0 ? 1 : -1;
+    for (let k = 0; remaining !== 0; k = (k + 1) % order.length) {
+      (parts[(order[k] as { i: number }).i] as { cents: number }).cents += step;
+      remaining -= step;
+    }
+  }
+  const breakdown: ScoreBreakdown = { sources: {}, components: {} };
+  const componentCents = new Map<string, number>(rt.components.map((c) => [c.name, 0]));
+  for (const p of parts) {
+    breakdown.sources[p.source] = p.cents / 100;
+    componentCents.set(p.component, (componentCents.get(p.component) ?? 0) + p.cents);
+  }
+  for (const [name, cents] of componentCents) breakdown.components[name] = cents / 100;
+  return { score: scoreCents / 100, components, breakdown };
+}
+
+function normalize(raw: number, n: Runtime['components'][number]['normalize']): number {
+  if (raw <= 0) return 0;
+  return n.type === 'linear' ? Math.min(100, (100 * raw) / n.max) : 100 * (1 - Math.exp(-raw / n.scale));
+}
+
+/** Rounds to two decimals. */
+export function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}

@@ -1,0 +1,104 @@
+/**
+ * Local time in a configured time zone, fast: the UTC offset is looked up once per 15-minute
+ * slot (every real-world offset change happens on a quarter hour) and cached, so scoring does
+ * not call `Intl` per event. Local fields are then plain arithmetic on `t + offset`.
+ * @module
+ */
+import { tzOffset } from '@date-fns/tz';
+import type { Weekday, WeeklyWindow } from '../config/schema.js';
+import { WEEKDAYS } from '../config/schema.js';
+
+const SLOT_MS = 15 * 60_000;
+const DAY_MS = 86_400_000;
+const CACHE_LIMIT = 50_000;
+
+/** Local-time helper for one IANA time zone. */
+export class LocalTime {
+  private readonly cache = new Map<number, number>();
+  constructor(readonly timeZone: string) {}
+
+  /** UTC offset in milliseconds at instant `t`. */
+  offset(t: number): number {
+    const slot = Math.floor(t / SLOT_MS);
+    let offset = this.cache.get(slot);
+    if (offset === undefined) {
+      offset = this.timeZone === 'UTC' ? 0 : tzOffset(this.timeZone, new Date(t)) * 60_000;
+      // Bounded: a long replay over years of data must not grow this without limit.
+      if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+      this.cache.set(slot, offset);
+    }
+    return offset;
+  }
+
+  /** Wall-clock time at `t` as if it were UTC (so `getUTC*` give local fields). */
+  local(t: number): number {
+    return t + this.offset(t);
+  }
+
+  /** Local hour 0–23. */
+  hour(t: number): number {
+    return Math.floor(mod(this.local(t), DAY_MS) / 3_600_000);
+  }
+
+  /** Local minutes since midnight. */
+  minuteOfDay(t: number): number {
+    return Math.floor(mod(this.local(t), DAY_MS) / 60_000);
+  }
+
+  /** Local weekday name (`mon` … `sun`). */
+  weekday(t: number): Weekday {
+    // 1970-01-01 was a Thursday (index 3 with Monday = 0).
+    const days = Math.floor(this.local(t) / DAY_MS);
+    return WEEKDAYS[mod(days + 3, 7)] as Weekday;
+  }
+
+  /**
+   * The calendar bucket containing `t`, as a short key: local hour, day, ISO week (Monday
+   * start) or month; `lifetime` is one bucket for all time.
+   */
+  bucket(t: number, per: 'hour' | 'day' | 'week' | 'month' | 'lifetime'): string {
+    const local = this.local(t);
+    switch (per) {
+      case 'hour':
+        return `h${Math.floor(local / 3_600_000)}`;
+      case 'day':
+        return `d${Math.floor(local / DAY_MS)}`;
+      case 'week':
+        return `w${Math.floor((Math.floor(local / DAY_MS) + 3) / 7)}`;
+      case 'month': {
+        const d = new Date(local);
+        return `m${d.getUTCFullYear() * 12 + d.getUTCMonth()}`;
+      }
+      case 'lifetime':
+        return 'all';
+    }
+  }
+
+  /** True when `t` falls inside any of the weekly windows (local time). */
+  inWindows(t: number, windows: readonly WeeklyWindow[]): boolean {
+    const minute = this.minuteOfDay(t);
+    const day = this.weekday(t);
+    const yesterday = WEEKDAYS[mod(WEEKDAYS.indexOf(day) - 1, 7)] as Weekday;
+    for (const w of windows) {
+      const start = clockMinutes(w.start);
+      const end = clockMinutes(w.end);
+      if (start < end) {
+        if (w.days.includes(day) && minute >= start && minute < end) return true;
+      } else if (start > end) {
+        // Wraps past midnight: the evening part belongs to the listed day, the morning part to the day after.
+        if (w.days.includes(day) && minute >= start) return true;
+        if (w.days.includes(yesterday) && minute < end) return true;
+      }
+    }
+    return false;
+  }
+}
+
+/** "HH:MM" → minutes since midnight. */
+export function clockMinutes(text: string): number {
+  return Number(text.slice(0, 2)) * 60 + Number(text.slice(3, 5));
+}
+
+function mod(a: number, n: number): number {
+  return ((a % n) + n) % n;
+}

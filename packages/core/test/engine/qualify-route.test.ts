@@ -1,0 +1,215 @@
+import { describe, expect, it } from 'vitest';
+import { createEngine, DeliveryError, ManualClock, type ConfigInput, type EventInput, type LeadSnapshot } from '../../src/index.js';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const MON_9 = Date.parse('2026-06-01T09:00:00Z');
+
+const score = (value: number) => ({ all: [{ fact: 'score', operator: 'greaterThanInclusive', value }] });
+
+function makeEngine(config: ConfigInput) {
+  const engine = createEngine({ config, clock: new ManualClock(MON_9) });
+  let n = 0;
+  const track = (e: Partial<EventInput> & { occurredAt: number }) => engine.track({ id: `e${n++}`, type: 'view', subjectId: 'u1', ...e });
+  return { engine, track };
+}
+
+describe('qualification', () => {
+  const config: ConfigInput = {
+    signals: { view: { points: 20 }, unsubscribe: { points: -100 } },
+    qualification: {
+      rules: [
+        { name: 'engaged', conditions: score(20), stage: 'engaged' },
+        { name: 'qualified', conditions: score(60), stage: 'qualified' },
+        { name: 'back-to-new', priority: 5, conditions: { all: [{ fact: 'counts', path: '$.unsubscribe', operator: 'greaterThan', value: 0 }] }, stage: 'new' },
+        { name: 'vip', conditions: { all: [{ fact: 'profile', path: '$.plan', operator: 'equal', value: 'enterprise' }] }, tier: 'hot' },
+      ],
+      tiers: [
+        { name: 'hot', minScore: 80 },
+        { name: 'warm', minScore: 40 },
+        { name: 'cold', minScore: 0 },
+      ],
+    },
+  };
+
+  it('moves forward, records each transition with its rule, and sets the tier from the score band', async () => {
+    const { engine, track } = makeEngine(config);
+    await track({ occurredAt: MON_9 });
+    await track({ occurredAt: MON_9 + 1 });
+    const lead = (await track({ occurredAt: MON_9 + 2 })).leads[0]!;
+    expect(lead.stage).toBe('qualified');
+    expect(lead.tier).toBe('warm');
+    expect(lead.stageHistory.map((t) => [t.from, t.to, t.cause])).toEqual([
+      [null, 'new', 'created'],
+      ['new', 'engaged', 'engaged'],
+      ['engaged', 'qualified', 'qualified'],
+    ]);
+    const audit = await engine.store.listAudit('default', { leadId: 'u1' });
+    expect(audit.map((a) => a.data.to)).toEqual(['new', 'engaged', 'qualified']);
+  });
+
+  it('does not demote by default, and does when demotion is on', async () => {
+    for (const demotion of [false, true]) {
+      const { track } = makeEngine({ ...config, qualification: { ...config.qualification, demotion } });
+      await track({ occurredAt: MON_9 });
+      const lead = (await track({ type: 'unsubscribe', occurredAt: MON_9 + 1 })).leads[0]!;
+      expect(lead.stage).toBe(demotion ? 'new' : 'engaged');
+    }
+  });
+
+  it('lets a rule set the tier over the score band', async () => {
+    const { engine, track } = makeEngine(config);
+    await engine.identify({ subjectId: 'u1', traits: { plan: 'enterprise' } });
+    const lead = (await track({ occurredAt: MON_9 })).leads[0]!;
+    expect(lead.tier).toBe('hot');
+  });
+});
+
+describe('routing', () => {
+  const owners: NonNullable<ConfigInput['routing']>['owners'] = [
+    { id: 'op-1', targets: ['tour-a', 'tour-b'] },
+    { id: 'op-2', targets: ['tour-b'] },
+    { id: 'north-1', attributes: { region: 'north' } },
+    { id: 'north-2', attributes: { region: 'north' } },
+    { id: 'south-1', attributes: { region: 'south' }, capacity: 1 },
+    { id: 'south-2', attributes: { region: 'south' }, availability: [{ days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '09:00', end: '17:00' }] },
+    { id: 'inbox' },
+  ];
+
+  it('fans out to every owner of the target, above the minimum score, once per dedupe window', async () => {
+    const { engine, track } = makeEngine({
+      leadKey: ['subjectId', 'targetId'],
+      signals: { view: { points: 30 } },
+      routing: { minScore: 50, dedupeWindow: '2d', owners, rules: [{ name: 'operators', to: { owners: 'target' } }] },
+    });
+    const first = await track({ targetId: 'tour-b', occurredAt: MON_9 });
+    expect(first.routing?.status).toBe('below-threshold');
+    const second = await track({ targetId: 'tour-b', occurredAt: MON_9 + HOUR });
+    expect(second.routing?.status).toBe('routed');
+    expect(second.effects.map((e) => e.ownerId).sort()).toEqual(['op-1', 'op-2']);
+    expect(second.leads[0]?.stage).toBe('routed');
+    const third = await track({ targetId: 'tour-b', occurredAt: MON_9 + DAY });
+    expect(third.routing?.status).toBe('deduped');
+    expect(third.effects).toEqual([]);
+    const fourth = await track({ targetId: 'tour-b', occurredAt: MON_9 + 3 * DAY });
+    expect(fourth.routing?.status).toBe('routed');
+    const deliveries = await engine.store.listEffects('default');
+    expect(deliveries).toHaveLength(4);
+  });
+
+  it('routes by rule-matched owners with round-robin, sticky per lead', async () => {
+    const { engine } = makeEngine({
+      signals: { view: { points: 60 } },
+      routing: {
+        minScore: 50,
+        owners,
+        rules: [{ name: 'north', conditions: { all: [{ fact: 'profile', path: '$.region', operator: 'equal', value: 'north' }] }, to: { where: { all: [{ fact: 'owner', path: '$.region', operator: 'equal', value: 'north' }] }, pick: 'round-robin' } }],
+      },
+    });
+    const picks: string[] = [];
+    for (const subject of ['a', 'b', 'c']) {
+      await engine.identify({ subjectId: subject, traits: { region: 'north' } });
+      const r = await engine.track({ id: `${subject}-1`, type: 'view', subjectId: subject, occurredAt: MON_9 });
+      picks.push(r.leads[0]!.routes[0]!.ownerId);
+    }
+    expect(picks).toEqual(['north-1', 'north-2', 'north-1']);
+    const again = await engine.track({ id: 'a-2', type: 'view', subjectId: 'a', occurredAt: MON_9 + 8 * DAY });
+    expect(again.leads[0]!.routes.map((r) => r.ownerId)).toEqual(['north-1', 'north-1']);
+  });
+
+  it('skips owners at capacity or outside their hours, falls back, and reports "no route" as a result', async () => {
+    const config: ConfigInput = {
+      signals: { view: { points: 60 } },
+      routing: {
+        minScore: 50,
+        owners,
+        rules: [{ name: 'south', to: { owners: ['south-1', 'south-2'], pick: 'least-loaded' } }],
+        fallback: { owners: ['inbox'] },
+      },
+    };
+    const { engine } = makeEngine(config);
+    const at = (subject: string, t: number) => engine.track({ id: `${subject}-${t}`, type: 'view', subjectId: subject, occurredAt: t });
+    expect((await at('a', MON_9 + HOUR)).leads[0]!.routes[0]!.ownerId).toBe('south-1');
+    expect((await at('b', MON_9 + HOUR)).leads[0]!.routes[0]!.ownerId).toBe('south-2'); // south-1 is full
+    const night = await at('c', MON_9 + 12 * HOUR); // 21:00: south-2 is off, south-1 full
+    expect(night.leads[0]!.routes[0]).toMatchObject({ ownerId: 'inbox', rule: 'fallback' });
+    expect(night.routing?.skipped).toEqual(expect.arrayContaining([
+      { ownerId: 'south-1', reason: 'at-capacity', rule: 'south' },
+      { ownerId: 'south-2', reason: 'unavailable', rule: 'south' },
+    ]));
+    // Closing a lead frees its owner's capacity.
+    await engine.setStage({ subjectId: 'a' }, 'converted');
+    expect((await at('d', MON_9 + 2 * HOUR)).leads[0]!.routes[0]!.ownerId).toBe('south-1');
+
+    const { engine: noFallback } = makeEngine({ ...config, routing: { ...config.routing!, fallback: undefined, owners: owners!.map((o) => ({ ...o, active: false })) } });
+    const none = await noFallback.track({ id: 'z', type: 'view', subjectId: 'z', occurredAt: MON_9 });
+    expect(none.status).toBe('processed');
+    expect(none.routing?.status).toBe('no-route');
+  });
+
+  it('delivers effects at least once through the outbox, retrying failures with the same idempotency key', async () => {
+    const clock = new ManualClock(MON_9);
+    const calls: Array<{ key: string; lead: LeadSnapshot }> = [];
+    let failNext = 1;
+    const engine = createEngine({
+      config: { signals: { view: { points: 60 } }, routing: { owners, rules: [{ name: 'inbox', to: { owners: ['inbox'] } }] } },
+      clock,
+      sinks: {
+        default: {
+          async upsert(lead, { idempotencyKey }) {
+            calls.push({ key: idempotencyKey, lead });
+            if (failNext-- > 0) throw new DeliveryError('CRM timed out', { retryable: true });
+          },
+        },
+      },
+    });
+    await engine.track({ id: 'e1', type: 'view', subjectId: 'u1', occurredAt: MON_9 });
+    expect(await engine.dispatch()).toMatchObject({ claimed: 1, done: 0, failed: 1 });
+    expect(await engine.dispatch()).toMatchObject({ claimed: 0 }); // not before its retry time
+    clock.advance(5_000);
+    expect(await engine.dispatch()).toMatchObject({ claimed: 1, done: 1 });
+    expect(calls.map((c) => c.key)).toEqual(['dlv:default:u1:inbox:e1', 'dlv:default:u1:inbox:e1']);
+    expect((await engine.store.listEffects('default'))[0]?.status).toBe('done');
+  });
+});
+
+describe('explain and simulate', () => {
+  const config: ConfigInput = {
+    signals: { view: { points: 30, halfLife: '1d' } },
+    qualification: { rules: [{ name: 'hot', conditions: { all: [{ fact: 'score', operator: 'greaterThanInclusive', value: 50 }, { fact: 'counts', path: '$.view', operator: 'greaterThanInclusive', value: 2 }] }, stage: 'qualified' }] },
+    routing: { minScore: 50, owners: [{ id: 'inbox' }], rules: [{ name: 'inbox', to: { owners: ['inbox'] } }] },
+  };
+
+  it('explains the breakdown, each condition with its fact value, and the routing decision', async () => {
+    const { engine, track } = makeEngine(config);
+    await track({ occurredAt: MON_9 });
+    await track({ occurredAt: MON_9 + 1000 });
+    const x = await engine.explain({ subjectId: 'u1' });
+    expect(x.score.value).toBeCloseTo(60, 1);
+    expect(x.rules[0]).toMatchObject({ name: 'hot', result: true });
+    const leaves = (x.rules[0]!.conditions as { all: Array<{ fact: string; factResult: unknown; result: boolean }> }).all;
+    expect(leaves.map((c) => [c.fact, c.result])).toEqual([['score', true], ['counts', true]]);
+    expect(leaves[1]!.factResult).toBe(2);
+    expect(x.routing.routes.map((r) => r.ownerId)).toEqual(['inbox']);
+    expect(x.routing.decision.status).toBe('deduped');
+    // A day later the score has halved.
+    const later = await engine.explain({ subjectId: 'u1' }, { at: MON_9 + 1000 + DAY });
+    expect(later.score.value).toBeCloseTo(30, 1);
+    expect(later.rules[0]!.result).toBe(false);
+  });
+
+  it('simulates with no side effects', async () => {
+    const { engine, track } = makeEngine(config);
+    await track({ occurredAt: MON_9 });
+    const fired: string[] = [];
+    engine.on('lead.routed', () => fired.push('routed'));
+    const sim = await engine.simulate([{ id: 's1', type: 'view', subjectId: 'u1', occurredAt: MON_9 + 1000 }]);
+    expect(sim.results[0]?.routing?.status).toBe('routed');
+    expect(sim.effects).toHaveLength(1);
+    expect(sim.events.some((e) => e.type === 'lead.routed')).toBe(true);
+    expect(fired).toEqual([]);
+    expect((await engine.getLead({ subjectId: 'u1' }))?.counts.view).toBe(1);
+    expect(await engine.store.listEffects('default')).toEqual([]);
+    expect(await engine.store.existingEventIds('default', ['s1'])).toEqual(new Set());
+  });
+});
