@@ -23,6 +23,7 @@ import {
   DEFAULT_TENANT,
   type AuditEntry,
   type DeliveryEffect,
+  type RouteRecord,
   type Effect,
   type EventInput,
   type LeadSnapshot,
@@ -306,8 +307,9 @@ export class Engine extends EventEmitter<Listeners> {
       ctx.counters = replay.counters;
     }
     lead = { ...lead, version: (previous?.version ?? 0) + 1 };
-
-    const effects = this.deliveriesFor(lead, previous, steps, now);
+    const delivery = this.deliver(lead, previous, steps, now);
+    lead = delivery.lead;
+    const effects = delivery.effects;
     const batch: CommitBatch = {
       tenantId,
       events: [event],
@@ -318,8 +320,9 @@ export class Engine extends EventEmitter<Listeners> {
     };
     await store.commit(batch);
 
-    const lifecycle: LifecycleEvent[] = [];
-    for (const step of replayed ? steps.slice(-1) : steps) lifecycle.push(...step.lifecycle.map((e) => withFinalLead(e, lead)));
+    const lifecycle: LifecycleEvent[] = replayed
+      ? this.replayLifecycle(lead, previous, delivery.routed, event.id)
+      : (steps[0] as StepResult).lifecycle.map((e) => withFinalLead(e, lead));
     lifecycle.push({ type: 'event.tracked', payload: { event, leadIds: [leadId] } });
     emit(lifecycle);
     const last = steps[steps.length - 1];
@@ -366,26 +369,52 @@ export class Engine extends EventEmitter<Listeners> {
     return this.store.getCounters(tenantId, this.counterKeys);
   }
 
-  /** Delivery effects for routes the new state has and the previous state did not. */
-  private deliveriesFor(lead: LeadState, previous: LeadState | undefined, steps: StepResult[], now: number): DeliveryEffect[] {
+  /**
+   * Delivery effects for routes the new state has and the previous state did not, and the lead
+   * with its `delivered` record updated. A new route is not delivered when the owner already got
+   * this lead within the dedupe window (a replay can move a routing decision to another event):
+   * the same lead never reaches the same owner twice inside the window.
+   */
+  private deliver(lead: LeadState, previous: LeadState | undefined, steps: StepResult[], now: number): { lead: LeadState; effects: DeliveryEffect[]; routed: RouteRecord[] } {
     const known = new Set(previous?.routes.map((r) => `${r.ownerId}\u0000${r.eventId}`) ?? []);
-    const sinkByEvent = new Map<string, string>();
-    for (const s of steps) if (s.routing.sink) for (const r of s.routing.routes) sinkByEvent.set(`${r.ownerId}\u0000${r.eventId}`, s.routing.sink);
-    const out: DeliveryEffect[] = [];
+    const window = this.runtime.routing?.dedupeWindowMs ?? 0;
+    const delivered = [...(previous?.delivered ?? [])];
+    const sinkByRoute = new Map<string, string>();
+    for (const s of steps) if (s.routing.sink) for (const r of s.routing.routes) sinkByRoute.set(`${r.ownerId}\u0000${r.eventId}`, s.routing.sink);
+    const effects: DeliveryEffect[] = [];
+    const routed: RouteRecord[] = [];
     for (const r of lead.routes) {
       const key = `${r.ownerId}\u0000${r.eventId}`;
       if (known.has(key)) continue;
-      out.push({
+      if (delivered.some((d) => d.ownerId === r.ownerId && Math.abs(d.at - r.at) < window)) continue;
+      delivered.push({ ownerId: r.ownerId, at: r.at });
+      routed.push(r);
+      effects.push({
         kind: 'delivery',
         id: `dlv:${lead.tenantId}:${lead.id}:${r.ownerId}:${r.eventId}`,
         tenantId: lead.tenantId,
         leadId: lead.id,
         ownerId: r.ownerId,
-        sink: sinkByEvent.get(key) ?? 'default',
+        routedAt: r.at,
+        sink: sinkByRoute.get(key) ?? 'default',
         payload: snapshot(lead),
         createdAt: now,
       });
     }
+    return { lead: effects.length > 0 || previous ? { ...lead, delivered } : lead, effects, routed };
+  }
+
+  /** Lifecycle events of a replay: the final score, stage changes it added, and the routes it delivered. */
+  private replayLifecycle(lead: LeadState, previous: LeadState | undefined, routed: RouteRecord[], eventId: string): LifecycleEvent[] {
+    const out: LifecycleEvent[] = [];
+    if (!previous) out.push({ type: 'lead.created', payload: { lead } });
+    out.push({ type: 'lead.scored', payload: { lead, previousScore: previous?.score ?? 0, eventId } });
+    const seen = new Set(previous?.stageHistory.map((t) => `${t.to}\u0000${t.eventId}\u0000${t.cause}`) ?? []);
+    for (const t of lead.stageHistory) {
+      if (t.cause === 'created' || seen.has(`${t.to}\u0000${t.eventId}\u0000${t.cause}`)) continue;
+      out.push({ type: 'lead.stage_changed', payload: { lead, transition: t } });
+    }
+    for (const route of routed) out.push({ type: 'lead.routed', payload: { lead, route } });
     return out;
   }
 
@@ -480,12 +509,12 @@ export class Engine extends EventEmitter<Listeners> {
       const replay = this.replay(leadId, events, previous, basis, ctx, working);
       working = replay.counters;
       if (!replay.lead) continue;
-      const lead = { ...replay.lead, version: (previous?.version ?? 0) + 1, createdAt: basis?.createdAt ?? now };
+      const delivery = this.deliver({ ...replay.lead, version: (previous?.version ?? 0) + 1, createdAt: basis?.createdAt ?? now }, basis, replay.steps, now);
+      const lead = delivery.lead;
       writes.push({ lead, expectedVersion: previous ? previous.version : null });
       leads.push(lead);
-      effects.push(...this.deliveriesFor(lead, basis, replay.steps, now));
-      const last = replay.steps[replay.steps.length - 1];
-      if (last) lifecycle.push(...last.lifecycle.map((e) => withFinalLead(e, lead)));
+      effects.push(...delivery.effects);
+      lifecycle.push(...this.replayLifecycle(lead, basis, delivery.routed, lead.cursor.id));
     }
     await store.commit({
       tenantId,
@@ -747,6 +776,7 @@ function mergeBasis(subject: LeadState | undefined, anon: LeadState | undefined)
   return {
     ...subject,
     routes: [...subject.routes, ...anon.routes],
+    delivered: [...subject.delivered, ...anon.delivered],
     assignments: { ...anon.assignments, ...subject.assignments },
     stageHistory: [...subject.stageHistory, ...anon.stageHistory.filter((t) => t.cause === 'host')],
     createdAt: Math.min(subject.createdAt, anon.createdAt),

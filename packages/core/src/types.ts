@@ -137,6 +137,13 @@ export interface LeadState {
   tier: string | null;
   stageHistory: StageTransition[];
   routes: RouteRecord[];
+  /**
+   * Deliveries actually put in the outbox: owner and route time. Usually the same as `routes`;
+   * they differ only after a late event moved a routing decision, when the owner already had the
+   * lead within the dedupe window and was not sent it again. Unlike every other field, this record
+   * depends on the order events arrived in, because it records what was done.
+   */
+  delivered: Array<{ ownerId: string; at: number }>;
   /** Sticky owner choices of round-robin / least-loaded rules, by rule name. */
   assignments: Record<string, string[]>;
   scoring: ScoringState;
@@ -160,6 +167,8 @@ export interface EffectBase {
 export interface DeliveryEffect extends EffectBase {
   kind: 'delivery';
   ownerId: string;
+  /** The time of the routing decision (the event's `occurredAt`). */
+  routedAt: number;
   /** Name of the sink; `default` unless the routing rule names one. */
   sink: string;
   payload: LeadSnapshot;

@@ -9,7 +9,7 @@ describe('tour marketplace demo (20,000 events)', () => {
 
   it('passes its invariant checks', () => {
     const required = summary.checks.filter((c) => c.required);
-    expect(required.map((c) => c.name)).toHaveLength(2);
+    expect(required.map((c) => c.name)).toHaveLength(3);
     for (const check of required) {
       expect(check.failures, check.name).toEqual([]);
       expect(check.checked, check.name).toBeGreaterThan(0);

@@ -69,11 +69,9 @@ describe('plumbing example', () => {
     }
   });
 
-  // Known engine issue: identify replays the merged history with the new profile; the fit points
-  // move the first route to an earlier event (form_start), and the replay's dedupe check does not
-  // see the route the anonymous lead already had, so the inbox gets the same person twice within
-  // the 12 h window. Remove `.fails` when the engine keeps delivered routes across replays.
-  it.fails('delivers the quote-form lead to the sales inbox once, across the identity merge', () => {
+  // identify replays the merged history with the new profile; the fit points move the routing
+  // decision to an earlier event, but the inbox already has this person within the 12 h window.
+  it('delivers the quote-form lead to the sales inbox once, across the identity merge', () => {
     const inbox = summary.deliveries.filter((d) => d.ownerId === 'sales-inbox' && (d.leadId === 'anon:sess-heater' || d.leadId === 'cust-1042'));
     expect(inbox).toHaveLength(1);
   });

@@ -74,7 +74,9 @@ function zodIssue(issue: z.core.$ZodIssue): Issue {
       message: `unknown field${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')}: remove ${keys.length > 1 ? 'them' : 'it'} or check the spelling`,
     };
   }
-  if (issue.code === 'invalid_type' && issue.input === undefined) {
+  // zod 4 leaves `issue.input` unset unless asked to report inputs, so the message tells a
+  // missing field ("received undefined") from a wrong type.
+  if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) {
     return { path: formatPath(issue.path), message: `required: expected ${issue.expected}` };
   }
   return { path: formatPath(issue.path), message: issue.message };

@@ -74,6 +74,7 @@ function newLead(rt: Runtime, id: string, event: StoredEvent, now: number, assig
     tier: null,
     stageHistory: [{ from: null, to: stage, at: event.occurredAt, cause: 'created', eventId: event.id }],
     routes: [],
+    delivered: [],
     assignments: assignments ?? {},
     scoring: { signals: {} },
     createdAt: now,

@@ -147,6 +147,24 @@ describe('routing', () => {
     expect(none.routing?.status).toBe('no-route');
   });
 
+  it('does not re-deliver inside the dedupe window when a late event moves the routing decision', async () => {
+    const engine = createEngine({
+      clock: new ManualClock(0),
+      config: { signals: { view: { points: 60 } }, routing: { minScore: 50, dedupeWindow: '7d', owners: [{ id: 'op' }], rules: [{ name: 'r', to: { owners: ['op'] } }] } },
+    });
+    const routed: string[] = [];
+    engine.on('lead.routed', (e) => routed.push(e.route.eventId));
+    await engine.track({ id: 'e2', type: 'view', subjectId: 'u1', occurredAt: 7_200_000 });
+    const late = await engine.track({ id: 'e1', type: 'view', subjectId: 'u1', occurredAt: 3_600_000 });
+    expect(late.replayed).toBe(true);
+    // The decision moved to e1 (what an in-order replay gives)…
+    expect(late.leads[0]!.routes.map((r) => r.eventId)).toEqual(['e1']);
+    // …but the owner already has the lead: one delivery, recorded as made.
+    expect((await engine.store.listEffects('default')).map((e) => e.effect.id)).toEqual(['dlv:default:u1:op:e2']);
+    expect(late.leads[0]!.delivered).toEqual([{ ownerId: 'op', at: 7_200_000 }]);
+    expect(routed).toEqual(['e2']);
+  });
+
   it('delivers effects at least once through the outbox, retrying failures with the same idempotency key', async () => {
     const clock = new ManualClock(MON_9);
     const calls: Array<{ key: string; lead: LeadSnapshot }> = [];
