@@ -88,14 +88,19 @@ export interface Store {
   commit(batch: CommitBatch): Promise<void>;
   /** Which of these event ids the tenant already has. */
   existingEventIds(tenantId: string, ids: readonly string[]): Promise<Set<string>>;
+  /** One lead by id, or undefined. */
   getLead(tenantId: string, leadId: string): Promise<LeadState | undefined>;
+  /** Several leads by id; ids with no lead are absent from the map. */
   getLeads(tenantId: string, leadIds: readonly string[]): Promise<Map<string, LeadState>>;
+  /** Leads matching a filter, one page at a time; `next` is the cursor of the following page. */
   listLeads(tenantId: string, filter?: LeadFilter): Promise<{ leads: LeadState[]; next?: string }>;
   /** Events of one subject (`subjectRef`), optionally of one target, sorted by (occurredAt, id). */
   subjectEvents(tenantId: string, subjectRef: string, targetId?: string): Promise<StoredEvent[]>;
   /** The subject an anonymous id was identified as, if any. */
   resolveAlias(tenantId: string, anonymousId: string): Promise<string | undefined>;
+  /** The profile (traits) of a subject, or undefined. */
   getProfile(tenantId: string, subjectId: string): Promise<Profile | undefined>;
+  /** Current values of counters (owner loads, round-robin cursors); 0 for one never incremented. */
   getCounters(tenantId: string, keys: readonly string[]): Promise<Map<string, number>>;
   /** Claim up to `limit` available outbox entries, oldest first, under a lease. */
   claimEffects(options: ClaimOptions): Promise<OutboxEntry[]>;
@@ -105,6 +110,7 @@ export interface Store {
   failEffect(effectId: string, error: string, retryAt: number | null): Promise<void>;
   /** Outbox entries of a tenant (for inspection and tests), oldest first. */
   listEffects(tenantId: string, filter?: { status?: OutboxEntry['status']; leadId?: string }): Promise<OutboxEntry[]>;
+  /** Audit log entries in the order they were appended. */
   listAudit(tenantId: string, filter?: { leadId?: string; action?: string; limit?: number }): Promise<AuditEntry[]>;
   /** Release resources. Calls after `close` reject with `STORE_CLOSED`. */
   close(): Promise<void>;
@@ -132,7 +138,9 @@ export interface ProcessOptions {
  * run again, so handlers must be idempotent (the engine's are, by event id).
  */
 export interface Queue<T> {
+  /** Add a job; a job whose id is already waiting is not added again. */
   enqueue(job: QueueJob<T>): Promise<void>;
+  /** Add several jobs at once. */
   enqueueMany(jobs: readonly QueueJob<T>[]): Promise<void>;
   /** Start handling jobs. Call once per queue instance. */
   process(handler: (job: QueueJob<T>) => Promise<void>, options?: ProcessOptions): void;
@@ -159,6 +167,7 @@ export interface Scheduler<T> {
   cancel(id: string): Promise<boolean>;
   /** Start running due jobs with `handler`. */
   start(handler: (job: ScheduledJob<T>, firedAt: number) => Promise<void>): void;
+  /** Stop running jobs and release resources. */
   close(): Promise<void>;
 }
 

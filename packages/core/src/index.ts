@@ -87,8 +87,9 @@ export type {
 } from './contracts.js';
 
 export { MemoryStore, MemoryQueue, MemoryScheduler, ManualClock, systemClock, silentLogger, consoleLogger } from './memory/index.js';
+export type { MemoryQueueOptions, MemorySchedulerOptions, LogLevel, ConsoleLoggerOptions } from './memory/index.js';
 
-export { compileRules, compileCondition, validateCondition } from './rules/index.js';
+export { compileRules, compileCondition, validateCondition, UndefinedFactError, AsyncFactError } from './rules/index.js';
 export type {
   CompiledRules,
   CompiledCondition,
