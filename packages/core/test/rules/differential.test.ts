@@ -40,7 +40,7 @@ const OPERATORS = ['equal', 'notEqual', 'in', 'notIn', 'contains', 'doesNotConta
 
 const CUSTOM: Record<string, OperatorFn> = {
   // Returns 1 (not true) on a strict match: json-rules-engine passes custom results through raw.
-  loose: (a, b) => (a === b ? 1 : a == b) as unknown as boolean, // eslint-disable-line eqeqeq
+  loose: (a, b) => (a === b ? 1 : a == b) as unknown as boolean,
   raw: (a) => a,
 };
 
