@@ -15,6 +15,8 @@ export interface SignalRuntime {
   name: string;
   def: SignalConfig;
   component: string;
+  /** Position of `component` in {@link Runtime.components}. */
+  componentIndex: number;
   halfLifeMs?: number;
   windowMs?: number;
   /** Calendar bucket for caps and diminishing returns, if either is set. */
@@ -53,6 +55,8 @@ export interface Runtime {
   local: LocalTime;
   signals: Map<string, SignalRuntime>;
   components: Array<{ name: string; weight: number; normalize: Config['scoring']['normalize'] }>;
+  /** Component positions by name. */
+  componentIndex: Map<string, number>;
   totalWeight: number;
   fit: Array<{ name: string; component: string; points: number; condition: CompiledCondition }>;
   /** Whether any modifier or rule reads `hour` / `weekday` / `businessHours` or uses time windows. */
@@ -96,6 +100,12 @@ export function buildRuntime(config: Config, options: RuntimeOptions = {}): Runt
     const condition = compile(def.conditions);
     return condition ? { def, condition } : { def };
   });
+  const components = Object.entries(config.scoring.components).map(([name, c]) => ({
+    name,
+    weight: c.weight,
+    normalize: c.normalize ?? config.scoring.normalize,
+  }));
+  const componentIndex = new Map(components.map((c, i) => [c.name, i]));
   const signals = new Map<string, SignalRuntime>();
   for (const [name, def] of Object.entries(config.signals)) {
     const halfLifeMs = def.halfLife ? parseDuration(def.halfLife) : undefined;
@@ -105,6 +115,7 @@ export function buildRuntime(config: Config, options: RuntimeOptions = {}): Runt
       name,
       def,
       component: def.component,
+      componentIndex: componentIndex.get(def.component) as number,
       ...(halfLifeMs ? { halfLifeMs } : {}),
       ...(windowMs ? { windowMs } : {}),
       ...(bucketPer ? { bucketPer } : {}),
@@ -114,11 +125,6 @@ export function buildRuntime(config: Config, options: RuntimeOptions = {}): Runt
     });
   }
 
-  const components = Object.entries(config.scoring.components).map(([name, c]) => ({
-    name,
-    weight: c.weight,
-    normalize: c.normalize ?? config.scoring.normalize,
-  }));
   const totalWeight = components.reduce((sum, c) => sum + c.weight, 0);
   const fit = config.scoring.fit.map((f) => ({
     name: f.name,
@@ -182,6 +188,7 @@ export function buildRuntime(config: Config, options: RuntimeOptions = {}): Runt
     local,
     signals,
     components,
+    componentIndex,
     totalWeight,
     fit,
     stages,

@@ -86,14 +86,25 @@ export function eventPoints(signal: SignalRuntime, facts: EventFacts, rank: numb
 /** Decays every signal value from `from` to `to` (`to >= from`), dropping window entries that expired. */
 export function advance(rt: Runtime, state: ScoringState, from: number, to: number): ScoringState {
   if (to === from) return state;
-  const signals: Record<string, SignalState> = {};
+  // Signals with neither half-life nor window do not change with time; when no signal of the lead
+  // decays, the state is returned as is (no copy per event for configs without decay).
+  let signals: Record<string, SignalState> | undefined;
   for (const name in state.signals) {
     const s = state.signals[name] as SignalState;
     const def = rt.signals.get(name);
-    if (!def) continue; // a signal removed from the config stops counting
-    signals[name] = advanceSignal(def, s, to, to - from);
+    const next = def ? advanceSignal(def, s, to, to - from) : undefined;
+    if (next === s && !signals) continue;
+    if (!signals) {
+      signals = {};
+      // Copy the signals already passed over unchanged.
+      for (const earlier in state.signals) {
+        if (earlier === name) break;
+        if (rt.signals.has(earlier)) signals[earlier] = state.signals[earlier] as SignalState;
+      }
+    }
+    if (next) signals[name] = next; // a signal removed from the config stops counting
   }
-  return { signals };
+  return signals ? { signals } : state;
 }
 
 function advanceSignal(def: SignalRuntime, s: SignalState, to: number, elapsed: number): SignalState {
@@ -162,57 +173,77 @@ export interface ScoreResult {
  *   parts add up exactly to the score.
  */
 export function computeScore(rt: Runtime, state: ScoringState, fit: ReadonlyArray<{ name: string; component: string; points: number }>): ScoreResult {
-  const raw = new Map<string, number>();
-  const sources: Array<{ source: string; component: string; points: number }> = [];
+  // Plain arrays indexed by component position instead of Maps and per-source objects: this
+  // function runs once per event and was the largest allocator of the score stage.
+  const comps = rt.components;
+  const raw: number[] = new Array(comps.length).fill(0);
+  const sourceNames: string[] = [];
+  const sourceComp: number[] = [];
+  const sourcePoints: number[] = [];
   for (const name in state.signals) {
     const def = rt.signals.get(name);
     if (!def) continue;
     const points = (state.signals[name] as SignalState).value;
-    raw.set(def.component, (raw.get(def.component) ?? 0) + points);
-    sources.push({ source: name, component: def.component, points });
+    raw[def.componentIndex] = (raw[def.componentIndex] as number) + points;
+    sourceNames.push(name);
+    sourceComp.push(def.componentIndex);
+    sourcePoints.push(points);
   }
   for (const f of fit) {
-    raw.set(f.component, (raw.get(f.component) ?? 0) + f.points);
-    sources.push({ source: `fit:${f.name}`, component: f.component, points: f.points });
+    const c = rt.componentIndex.get(f.component) as number;
+    raw[c] = (raw[c] as number) + f.points;
+    sourceNames.push(`fit:${f.name}`);
+    sourceComp.push(c);
+    sourcePoints.push(f.points);
   }
 
   const components: Record<string, number> = {};
-  const share = new Map<string, number>();
+  const share: number[] = new Array(comps.length);
   let exact = 0;
-  for (const c of rt.components) {
-    const r = raw.get(c.name) ?? 0;
-    const n = normalize(r, c.normalize);
-    components[c.name] = round2(n);
-    const s = rt.totalWeight > 0 ? (c.weight * n) / rt.totalWeight : 0;
-    share.set(c.name, s);
-    exact += s;
+  for (let c = 0; c < comps.length; c++) {
+    const comp = comps[c] as Runtime['components'][number];
+    const n = normalize(raw[c] as number, comp.normalize);
+    components[comp.name] = round2(n);
+    const sc = rt.totalWeight > 0 ? (comp.weight * n) / rt.totalWeight : 0;
+    share[c] = sc;
+    exact += sc;
   }
   const scoreCents = Math.round(exact * 100);
 
   // Exact shares per source, then largest-remainder rounding to cents summing to scoreCents.
-  const parts = sources.map((s) => {
-    const r = raw.get(s.component) ?? 0;
-    const value = r > 0 ? ((share.get(s.component) ?? 0) * s.points * 100) / r : 0;
-    return { ...s, value, cents: Math.floor(value) };
-  });
-  let remaining = scoreCents - parts.reduce((sum, p) => sum + p.cents, 0);
-  if (remaining !== 0 && parts.length > 0) {
-    const order = parts
-      .map((p, i) => ({ i, frac: p.value - p.cents }))
-      .sort((a, b) => (remaining > 0 ? b.frac - a.frac : a.frac - b.frac) || a.i - b.i);
+  const count = sourceNames.length;
+  const value: number[] = new Array(count);
+  const cents: number[] = new Array(count);
+  let remaining = scoreCents;
+  for (let i = 0; i < count; i++) {
+    const c = sourceComp[i] as number;
+    const r = raw[c] as number;
+    const v = r > 0 ? ((share[c] as number) * (sourcePoints[i] as number) * 100) / r : 0;
+    value[i] = v;
+    cents[i] = Math.floor(v);
+    remaining -= cents[i] as number;
+  }
+  if (remaining !== 0 && count > 0) {
+    const order = Array.from({ length: count }, (_, i) => i).sort((a, b) => {
+      const fa = (value[a] as number) - (cents[a] as number);
+      const fb = (value[b] as number) - (cents[b] as number);
+      return (remaining > 0 ? fb - fa : fa - fb) || a - b;
+    });
     const step = remaining > 0 ? 1 : -1;
-    for (let k = 0; remaining !== 0; k = (k + 1) % order.length) {
-      (parts[(order[k] as { i: number }).i] as { cents: number }).cents += step;
+    for (let k = 0; remaining !== 0; k = (k + 1) % count) {
+      const i = order[k] as number;
+      cents[i] = (cents[i] as number) + step;
       remaining -= step;
     }
   }
   const breakdown: ScoreBreakdown = { sources: {}, components: {} };
-  const componentCents = new Map<string, number>(rt.components.map((c) => [c.name, 0]));
-  for (const p of parts) {
-    breakdown.sources[p.source] = p.cents / 100;
-    componentCents.set(p.component, (componentCents.get(p.component) ?? 0) + p.cents);
+  const componentCents: number[] = new Array(comps.length).fill(0);
+  for (let i = 0; i < count; i++) {
+    breakdown.sources[sourceNames[i] as string] = (cents[i] as number) / 100;
+    const c = sourceComp[i] as number;
+    componentCents[c] = (componentCents[c] as number) + (cents[i] as number);
   }
-  for (const [name, cents] of componentCents) breakdown.components[name] = cents / 100;
+  for (let c = 0; c < comps.length; c++) breakdown.components[(comps[c] as Runtime['components'][number]).name] = (componentCents[c] as number) / 100;
   return { score: scoreCents / 100, components, breakdown };
 }
 
