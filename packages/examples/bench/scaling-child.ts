@@ -1,0 +1,34 @@
+/**
+ * One size of the `scaling` workload, run by `scaling.ts` in a fresh process:
+ * `node --expose-gc … scaling-child.ts <events>`. Prints one JSON line (a `ScalingPoint`
+ * without `wallSeconds`) on stdout.
+ * @module
+ */
+import { buildWorld, tourConfig } from './events.js';
+import { runLeadpipe } from './pipeline.js';
+
+const events = Number(process.argv[2]);
+if (!Number.isInteger(events) || events <= 0) {
+  console.error('usage: scaling-child.ts <events>');
+  process.exit(2);
+}
+const world = buildWorld();
+const config = tourConfig(world);
+// Progress lines let the parent say how far a size got when it is killed or runs out of memory.
+const started = performance.now();
+const progress = (done: number) => console.log(`progress ${JSON.stringify({ events: done, wallSeconds: (performance.now() - started) / 1000, heapMb: Math.round(process.memoryUsage().heapUsed / 2 ** 20) })}`);
+const run = await runLeadpipe(config, world, events, { measureMemory: true, readOutcome: false, onProgress: progress });
+console.log(
+  JSON.stringify({
+    events: run.events,
+    status: 'ok',
+    seconds: run.seconds,
+    opsPerSec: run.opsPerSec,
+    p50us: run.p50us,
+    p99us: run.p99us,
+    leads: run.outcome.leads,
+    bytesPerLead: run.bytesPerLead,
+    heapBytes: run.heapBytes,
+    usPerEvent: (run.seconds * 1e6) / run.events,
+  }),
+);

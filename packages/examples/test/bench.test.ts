@@ -1,0 +1,78 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BenchReport } from '../bench/main.js';
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const main = fileURLToPath(new URL('../bench/main.ts', import.meta.url));
+
+// The benchmark program itself, as `pnpm bench` runs it, at a small size. Only the shape of its
+// report and the agreement of the implementations are checked here: timings on a shared CI
+// machine say nothing, and the targets are for full runs (see BENCHMARKS.md).
+describe('pnpm bench --quick --only rules-20,pipeline', () => {
+  let dir: string;
+  let report: BenchReport;
+  let stdout: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'leadpipe-bench-'));
+    const file = join(dir, 'out.json');
+    const args = ['--conditions=@leadpipe/source', '--import', 'tsx', main, '--quick', '--only', 'rules-20,pipeline', '--events', '20000', '--json', file];
+    ({ stdout } = await run(process.execPath, args, { cwd: root, env: { ...process.env, INIT_CWD: root }, maxBuffer: 10 * 1024 * 1024, timeout: 60_000 }));
+    report = JSON.parse(readFileSync(file, 'utf8')) as BenchReport;
+  }, 90_000);
+
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('writes the documented JSON shape', () => {
+    expect(report.node).toBe(process.version);
+    expect(Number.isNaN(Date.parse(report.date))).toBe(false);
+    expect(report.machine.cpus).toBeGreaterThan(0);
+    expect(typeof report.machine.model).toBe('string');
+    expect(report.machine.memory).toBeGreaterThan(0);
+    expect(report.options).toMatchObject({ quick: true, only: ['rules-20', 'pipeline'], pipelineEvents: 20_000 });
+    for (const r of report.results) {
+      expect(typeof r.workload).toBe('string');
+      expect(typeof r.impl).toBe('string');
+      expect(r.opsPerSec).toBeGreaterThan(0);
+      expect(r.p50us).toBeGreaterThan(0);
+      expect(r.p99us).toBeGreaterThanOrEqual(r.p50us as number);
+    }
+    expect(report.targets.length).toBeGreaterThan(0);
+    for (const t of report.targets) expect([true, false, null]).toContain(t.met);
+  });
+
+  it('runs exactly the selected workloads on every implementation', () => {
+    const pairs = report.results.map((r) => `${r.workload}/${r.impl}`).sort();
+    expect(pairs).toEqual(
+      ['rules-20/leadpipe', 'rules-20/json-rules-engine', 'rules-20/hand-written', 'pipeline/leadpipe', 'pipeline/hand-written', 'pipeline/json-rules-engine-glue'].sort(),
+    );
+    const pipeline = report.results.filter((r) => r.workload === 'pipeline');
+    const lp = pipeline.find((r) => r.impl === 'leadpipe');
+    const hw = pipeline.find((r) => r.impl === 'hand-written');
+    const glue = pipeline.find((r) => r.impl === 'json-rules-engine-glue');
+    expect(lp?.events).toBe(20_000);
+    expect(hw?.events).toBe(20_000);
+    expect(glue?.events).toBe(5_000);
+    expect(lp?.bytesPerLead).toBeGreaterThan(0);
+    expect(hw?.bytesPerLead).toBeGreaterThan(0);
+    expect(glue?.bytesPerLead).toBeUndefined();
+  });
+
+  it('the implementations agree: same fired rules, same leads, stages, tiers and deliveries', () => {
+    // The rules workload aborts the run when implementations disagree; this line proves it checked.
+    expect(stdout).toMatch(/rules-20: all three fire the same rules on 1024 fact objects/);
+    expect(report.agreement.pipeline).toEqual([]);
+    expect(report.agreement.glue).toEqual([]);
+    const pipeline = report.results.filter((r) => r.workload === 'pipeline');
+    expect(pipeline.find((r) => r.impl === 'leadpipe')?.leads).toBe(pipeline.find((r) => r.impl === 'hand-written')?.leads);
+    expect(pipeline.find((r) => r.impl === 'leadpipe')?.leads).toBeGreaterThan(5_000);
+  });
+});
