@@ -11,6 +11,7 @@ import type { Clock, CommitBatch, Logger, Sink, Store } from './contracts.js';
 import { ConflictError, DeliveryError, EventError, LeadpipeError, NotFoundError, isLeadpipeError, type Issue } from './errors.js';
 import type { LeadpipeEventMap, LeadpipeEventName, LifecycleEvent } from './events.js';
 import { silentLogger } from './memory/logger.js';
+import { snapshot } from './snapshot.js';
 import { systemClock } from './memory/clock.js';
 import { MemoryStore } from './memory/store.js';
 import { applyEvent, foldLead, isAfter, leadFacts, leadIdOf, type StepContext, type StepResult } from './pipeline/lead.js';
@@ -26,7 +27,6 @@ import {
   type RouteRecord,
   type Effect,
   type EventInput,
-  type LeadSnapshot,
   type LeadState,
   type Profile,
   type StageTransition,
@@ -869,23 +869,6 @@ function withFinalLead(e: LifecycleEvent, lead: LeadState): LifecycleEvent {
   return 'lead' in e.payload ? ({ ...e, payload: { ...e.payload, lead } } as LifecycleEvent) : e;
 }
 
-/** The part of a lead handed to sinks. */
-export function snapshot(lead: LeadState, profile?: Record<string, unknown>): LeadSnapshot {
-  return {
-    id: lead.id,
-    tenantId: lead.tenantId,
-    subjectRef: lead.subjectRef,
-    ...(lead.targetId !== undefined ? { targetId: lead.targetId } : {}),
-    score: lead.score,
-    components: lead.components,
-    stage: lead.stage,
-    tier: lead.tier,
-    firstSeenAt: lead.firstSeenAt,
-    lastSeenAt: lead.lastSeenAt,
-    counts: lead.counts,
-    ...(profile ? { profile } : {}),
-  };
-}
 
 function syntheticEvent(lead: LeadState): StoredEvent {
   return { id: lead.cursor.id, tenantId: lead.tenantId, type: '', subjectRef: lead.subjectRef, ...(lead.targetId ? { targetId: lead.targetId } : {}), occurredAt: lead.lastSeenAt, properties: {}, context: {}, receivedAt: lead.updatedAt };
@@ -922,4 +905,4 @@ function safePartial(input: unknown): Partial<EventInput> {
   return out;
 }
 
-export { ConflictError, LeadpipeError };
+export { ConflictError, LeadpipeError, snapshot };

@@ -3,6 +3,7 @@
  * a test cares about.
  * @module
  */
+import { snapshot } from '../snapshot.js';
 import { randomUUID } from 'node:crypto';
 import type { CommitBatch } from '../contracts.js';
 import type { AuditEntry, DeliveryEffect, LeadSnapshot, LeadState, NotificationEffect, Profile, StoredEvent } from '../types.js';
@@ -94,23 +95,8 @@ export function makeLead(partial: Partial<LeadState> = {}): LeadState {
   return lead;
 }
 
-/** The {@link LeadSnapshot} of a lead, as sinks and templates receive it. */
-export function snapshotOf(lead: LeadState): LeadSnapshot {
-  const snapshot: LeadSnapshot = {
-    id: lead.id,
-    tenantId: lead.tenantId,
-    subjectRef: lead.subjectRef,
-    score: lead.score,
-    components: lead.components,
-    stage: lead.stage,
-    tier: lead.tier,
-    firstSeenAt: lead.firstSeenAt,
-    lastSeenAt: lead.lastSeenAt,
-    counts: lead.counts,
-  };
-  if (lead.targetId !== undefined) snapshot.targetId = lead.targetId;
-  return snapshot;
-}
+/** The {@link LeadSnapshot} of a lead, as sinks and templates receive it (the engine's own function). */
+export const snapshotOf: (lead: LeadState) => LeadSnapshot = (lead) => snapshot(lead);
 
 /**
  * A delivery {@link DeliveryEffect} (the kind an outbox test usually needs).
