@@ -6,14 +6,14 @@
  */
 import type { LifecycleEvent } from '../events.js';
 import type { Facts } from '../rules/types.js';
-import type { LeadState, StageTransition, StoredEvent } from '../types.js';
+import type { LeadState, RouteRecord, StageTransition, StoredEvent } from '../types.js';
 import type { QualifyResult } from './qualify.js';
 import { qualify } from './qualify.js';
 import type { RoutingDecision } from './route.js';
 import { route } from './route.js';
 import type { Runtime } from './runtime.js';
 import type { Contribution, EventFacts } from './score.js';
-import { addEvent, advance, computeScore, eventFacts, fitPoints } from './score.js';
+import { computeScore, eventFacts, fitPoints, scoreEvent } from './score.js';
 
 /** Inputs a step needs beyond the lead and the event. */
 export interface StepContext {
@@ -57,6 +57,15 @@ export function compareEvents(a: { occurredAt: number; id: string }, b: { occurr
   return a.occurredAt - b.occurredAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
+/**
+ * Empty values every new lead starts with, shared and frozen. Lead states are never mutated once
+ * built (a step makes new arrays and objects), and most leads are never routed: one shared empty
+ * value instead of three per lead saved ~130 bytes per lead at 1M leads.
+ */
+const NO_ROUTES: RouteRecord[] = Object.freeze([]) as unknown as RouteRecord[];
+const NOTHING_DELIVERED: LeadState['delivered'] = Object.freeze([]) as unknown as LeadState['delivered'];
+const NO_ASSIGNMENTS: Record<string, string[]> = Object.freeze({}) as Record<string, string[]>;
+
 function newLead(rt: Runtime, id: string, event: StoredEvent, now: number, assignments?: Record<string, string[]>): LeadState {
   const stage = rt.stages[0] as string;
   return {
@@ -75,9 +84,9 @@ function newLead(rt: Runtime, id: string, event: StoredEvent, now: number, assig
     stage,
     tier: null,
     stageHistory: [{ from: null, to: stage, at: event.occurredAt, cause: 'created', eventId: event.id }],
-    routes: [],
-    delivered: [],
-    assignments: assignments ?? {},
+    routes: NO_ROUTES,
+    delivered: NOTHING_DELIVERED,
+    assignments: assignments ?? NO_ASSIGNMENTS,
     scoring: { signals: {} },
     createdAt: now,
     updatedAt: now,
@@ -123,8 +132,7 @@ export function applyEvent(rt: Runtime, previous: LeadState | undefined, event: 
 
   // Score.
   const ef = eventFacts(rt, event, ctx.profile);
-  const advanced = advance(rt, base.scoring, from, Math.max(from, t));
-  const { state: scoring, contribution } = addEvent(rt, advanced, signal, ef);
+  const { state: scoring, contribution } = scoreEvent(rt, base.scoring, from, Math.max(from, t), signal, ef);
   const fit = rt.fit.length > 0 ? fitPoints(rt, ef as unknown as Facts) : [];
   const scored = computeScore(rt, scoring, fit);
   const counts = { ...base.counts };

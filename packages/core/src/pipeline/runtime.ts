@@ -76,6 +76,8 @@ export interface Runtime {
     fallback?: TargetRuntime;
   };
   leadKeyHasTarget: boolean;
+  /** `scoring.businessHours` as a list, for `LocalTime.inWindows` (built once, not per event). */
+  businessHours: WeeklyWindow[];
   consent: Config['privacy']['consent'];
 }
 
@@ -197,6 +199,7 @@ export function buildRuntime(config: Config, options: RuntimeOptions = {}): Runt
     tiers,
     ...(routing ? { routing } : {}),
     leadKeyHasTarget: config.leadKey.includes('targetId'),
+    businessHours: [config.scoring.businessHours],
     consent: config.privacy.consent,
   };
 }

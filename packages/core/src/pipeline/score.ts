@@ -27,25 +27,25 @@ export interface EventFacts {
 /** Builds the event facts for an event. */
 export function eventFacts(rt: Runtime, event: StoredEvent, profile: Record<string, unknown> | undefined): EventFacts {
   const t = event.occurredAt;
-  return {
-    event: {
-      type: event.type,
-      ...(event.channel !== undefined ? { channel: event.channel } : {}),
-      properties: event.properties,
-      context: event.context,
-      occurredAt: t,
-      ...(event.targetId !== undefined ? { targetId: event.targetId } : {}),
-    },
-    profile: profile ?? {},
+  // Fields set one by one rather than through conditional spreads: each `...(x ? {…} : {})`
+  // allocates a throw-away object, and this runs for every event.
+  const e: EventFacts['event'] = { type: event.type, properties: event.properties, context: event.context, occurredAt: t };
+  if (event.channel !== undefined) e.channel = event.channel;
+  if (event.targetId !== undefined) e.targetId = event.targetId;
+  const facts: EventFacts = {
+    event: e,
+    profile: profile ?? EMPTY_PROFILE,
     hour: rt.local.hour(t),
     weekday: rt.local.weekday(t),
-    businessHours: rt.local.inWindows(t, [rt.config.scoring.businessHours]),
+    businessHours: rt.local.inWindows(t, rt.businessHours),
     tenantId: event.tenantId,
     subjectId: event.subjectRef,
-    ...(event.targetId !== undefined ? { targetId: event.targetId } : {}),
     anonymous: event.subjectId === undefined,
   };
+  if (event.targetId !== undefined) facts.targetId = event.targetId;
+  return facts;
 }
+const EMPTY_PROFILE: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
 /** What one event contributed, for explanations. */
 export interface Contribution {
@@ -63,7 +63,7 @@ export interface Contribution {
 export function eventPoints(signal: SignalRuntime, facts: EventFacts, rank: number): Contribution {
   let add = 0;
   let multiply = 1;
-  const applied: string[] = [];
+  const applied: string[] = signal.modifiers.length > 0 ? [] : NO_MODIFIERS;
   for (const m of signal.modifiers) {
     const d = m.def;
     if (d.hours) {
@@ -82,6 +82,9 @@ export function eventPoints(signal: SignalRuntime, facts: EventFacts, rank: numb
   const points = capped ? 0 : (signal.def.points + add) * multiply * signal.diminishing ** rank;
   return { signal: signal.name, base: signal.def.points, modifiers: applied, rank, capped, points };
 }
+
+/** Shared by contributions of signals without modifiers (never written to). */
+const NO_MODIFIERS: string[] = Object.freeze([]) as unknown as string[];
 
 /** Decays every signal value from `from` to `to` (`to >= from`), dropping window entries that expired. */
 export function advance(rt: Runtime, state: ScoringState, from: number, to: number): ScoringState {
@@ -122,10 +125,33 @@ function windowValue(def: SignalRuntime, entries: Array<[number, number]>, at: n
   return value;
 }
 
-/** Adds one event (already at the state's time) to its signal. */
-export function addEvent(rt: Runtime, state: ScoringState, signal: SignalRuntime, facts: EventFacts): { state: ScoringState; contribution: Contribution } {
+/**
+ * Decays the lead's signals from `from` to the event's time `to` and adds the event to its
+ * signal, in one pass: the same arithmetic as {@link advance} followed by adding the points, but
+ * one new signals object per event instead of three (decay, add, and their wrappers).
+ */
+export function scoreEvent(rt: Runtime, state: ScoringState, from: number, to: number, signal: SignalRuntime, facts: EventFacts): { state: ScoringState; contribution: Contribution } {
+  const elapsed = to - from;
+  const signals: Record<string, SignalState> = {};
+  let prev: SignalState | undefined;
+  for (const name in state.signals) {
+    const s = state.signals[name] as SignalState;
+    const def = rt.signals.get(name);
+    if (!def) continue; // a signal removed from the config stops counting
+    const decayed = elapsed > 0 ? advanceSignal(def, s, to, elapsed) : s;
+    // Written in the state's key order, so the breakdown lists sources in the order they first scored.
+    signals[name] = decayed;
+    if (name === signal.name) prev = decayed;
+  }
+  const next = addToSignal(rt, prev ?? ZERO_SIGNAL, signal, facts);
+  signals[signal.name] = next.state;
+  return { state: { signals }, contribution: next.contribution };
+}
+const ZERO_SIGNAL: SignalState = Object.freeze({ value: 0 });
+
+/** Adds one event (already at the signal's time) to a signal's state. */
+function addToSignal(rt: Runtime, prev: SignalState, signal: SignalRuntime, facts: EventFacts): { state: SignalState; contribution: Contribution } {
   const t = facts.event.occurredAt;
-  const prev: SignalState = state.signals[signal.name] ?? { value: 0 };
   let rank = 0;
   let bucket: string | undefined;
   if (signal.bucketPer) {
@@ -144,7 +170,7 @@ export function addEvent(rt: Runtime, state: ScoringState, signal: SignalRuntime
     next.bucket = bucket;
     next.inBucket = rank + 1;
   }
-  return { state: { signals: { ...state.signals, [signal.name]: next } }, contribution };
+  return { state: next, contribution };
 }
 
 /** Fit points by rule, from the profile. */

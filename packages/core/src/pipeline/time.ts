@@ -23,9 +23,17 @@ export class LocalTime {
   private readonly lastBucket = new Map<string, { n: number; key: string }>();
   constructor(readonly timeZone: string) {}
 
+  /** The slot and offset of the last lookup: events mostly arrive in time order, so most lookups hit it. */
+  private lastSlot = Number.NaN;
+  private lastOffset = 0;
+
   /** UTC offset in milliseconds at instant `t`. */
   offset(t: number): number {
     const slot = Math.floor(t / SLOT_MS);
+    // Scoring one event asks for the offset four or five times (hour, weekday, business hours,
+    // cap bucket); answering repeats from two fields instead of the Map cut the event-facts
+    // stage by about two thirds (perf-parts, 100k tour events).
+    if (slot === this.lastSlot) return this.lastOffset;
     let offset = this.cache.get(slot);
     if (offset === undefined) {
       offset = this.timeZone === 'UTC' ? 0 : tzOffset(this.timeZone, new Date(t)) * 60_000;
@@ -33,6 +41,8 @@ export class LocalTime {
       if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
       this.cache.set(slot, offset);
     }
+    this.lastSlot = slot;
+    this.lastOffset = offset;
     return offset;
   }
 
