@@ -199,13 +199,18 @@ export interface ScoreResult {
  *   parts add up exactly to the score.
  */
 export function computeScore(rt: Runtime, state: ScoringState, fit: ReadonlyArray<{ name: string; component: string; points: number }>): ScoreResult {
-  // Plain arrays indexed by component position instead of Maps and per-source objects: this
-  // function runs once per event and was the largest allocator of the score stage.
+  // Plain arrays indexed by component position instead of Maps and per-source objects, and the
+  // working arrays are module-level scratch reused by every call (this function is synchronous
+  // and never re-entered): it runs once per event, and its nine working arrays were the largest
+  // allocation of the score stage.
   const comps = rt.components;
-  const raw: number[] = new Array(comps.length).fill(0);
-  const sourceNames: string[] = [];
-  const sourceComp: number[] = [];
-  const sourcePoints: number[] = [];
+  const raw = fillZero(scratch.raw, comps.length);
+  const sourceNames = scratch.names;
+  const sourceComp = scratch.comp;
+  const sourcePoints = scratch.points;
+  sourceNames.length = 0;
+  sourceComp.length = 0;
+  sourcePoints.length = 0;
   for (const name in state.signals) {
     const def = rt.signals.get(name);
     if (!def) continue;
@@ -224,7 +229,8 @@ export function computeScore(rt: Runtime, state: ScoringState, fit: ReadonlyArra
   }
 
   const components: Record<string, number> = {};
-  const share: number[] = new Array(comps.length);
+  const share = scratch.share;
+  share.length = comps.length;
   let exact = 0;
   for (let c = 0; c < comps.length; c++) {
     const comp = comps[c] as Runtime['components'][number];
@@ -238,8 +244,10 @@ export function computeScore(rt: Runtime, state: ScoringState, fit: ReadonlyArra
 
   // Exact shares per source, then largest-remainder rounding to cents summing to scoreCents.
   const count = sourceNames.length;
-  const value: number[] = new Array(count);
-  const cents: number[] = new Array(count);
+  const value = scratch.value;
+  const cents = scratch.cents;
+  value.length = count;
+  cents.length = count;
   let remaining = scoreCents;
   for (let i = 0; i < count; i++) {
     const c = sourceComp[i] as number;
@@ -263,7 +271,7 @@ export function computeScore(rt: Runtime, state: ScoringState, fit: ReadonlyArra
     }
   }
   const breakdown: ScoreBreakdown = { sources: {}, components: {} };
-  const componentCents: number[] = new Array(comps.length).fill(0);
+  const componentCents = fillZero(scratch.componentCents, comps.length);
   for (let i = 0; i < count; i++) {
     breakdown.sources[sourceNames[i] as string] = (cents[i] as number) / 100;
     const c = sourceComp[i] as number;
@@ -271,6 +279,15 @@ export function computeScore(rt: Runtime, state: ScoringState, fit: ReadonlyArra
   }
   for (let c = 0; c < comps.length; c++) breakdown.components[(comps[c] as Runtime['components'][number]).name] = (componentCents[c] as number) / 100;
   return { score: scoreCents / 100, components, breakdown };
+}
+
+/** Working arrays of {@link computeScore}, reused from call to call. */
+const scratch = { raw: [] as number[], names: [] as string[], comp: [] as number[], points: [] as number[], share: [] as number[], value: [] as number[], cents: [] as number[], componentCents: [] as number[] };
+
+function fillZero(a: number[], length: number): number[] {
+  a.length = length;
+  for (let i = 0; i < length; i++) a[i] = 0;
+  return a;
 }
 
 function normalize(raw: number, n: Runtime['components'][number]['normalize']): number {
