@@ -200,6 +200,88 @@ describe.each(MODES)('compileRules (%s)', (mode) => {
     ]);
   });
 
+  it('recordResults: false keeps json-rules-engine order within a priority group', async () => {
+    const rules: RuleProperties[] = [
+      { name: 'deep', conditions: { all: [leaf('x', 'equal', 1), { all: [leaf('x', 'equal', 1), leaf('x', 'equal', 1)] }] }, event: { type: 'deep' } },
+      { name: 'path', conditions: { all: [leaf('o', 'equal', 1, { path: '$.a' }), leaf('x', 'equal', 1)] }, event: { type: 'path' } },
+      { name: 'shallow', conditions: { any: [leaf('x', 'equal', 1), leaf('x', 'equal', 2)] }, event: { type: 'shallow' } },
+      { name: 'not', conditions: { not: leaf('x', 'equal', 2) }, event: { type: 'not' } },
+      { name: 'empty', conditions: { all: [] }, event: { type: 'empty' } },
+      { name: 'first', priority: 3, conditions: { all: [leaf('x', 'equal', 3)] }, event: { type: 'first' } },
+    ];
+    for (const facts of [{ x: 1, o: { a: 1 } }, { x: 2, o: { a: 0 } }, { x: 3, o: 7 }]) {
+      const theirs = await engineRun(rules, facts);
+      const name = (r: { name?: unknown }) => r.name;
+      for (const recordResults of [false, true]) {
+        const ours = compileRules(rules, { mode, recordResults }).run(facts);
+        expect(ours.events).toEqual(theirs.events);
+        expect(ours.failureEvents).toEqual(theirs.failureEvents);
+        expect(ours.results.map(name)).toEqual(theirs.results.map(name));
+        expect(ours.failureResults.map(name)).toEqual(theirs.failureResults.map(name));
+      }
+    }
+  });
+
+  it('evaluates large rule sets (several generated functions) like json-rules-engine', async () => {
+    let seed = 7;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648), seed % n);
+    const lists = [['US', 'CA'], ['DE', 'FR', 'NL'], ['GB'], []];
+    const tiers = ['pro', 'team', 'free'];
+    const rules: RuleProperties[] = Array.from({ length: 260 }, (_, i) => {
+      const threshold = leaf('score', 'greaterThanInclusive', rnd(100));
+      const country = leaf('country', i % 7 === 0 ? 'notIn' : 'in', lists[rnd(lists.length)]);
+      const tier = leaf('account', 'equal', tiers[rnd(tiers.length)], { path: '$.plan.tier' });
+      const shapes = [
+        { all: [threshold, country, tier] },
+        { any: [threshold, country, tier] },
+        { all: [{ not: country }, { any: [threshold, tier] }] },
+        { all: [leaf('score', 'lessThan', { fact: 'limit' }), tier] },
+        { any: [leaf('tags', 'contains', 'x')] },
+      ];
+      const rule: RuleProperties = { name: `r${i}`, conditions: shapes[i % shapes.length] as never, event: { type: 'e', params: { i } } };
+      if (i % 3 === 0) rule.priority = 1 + rnd(3);
+      return rule;
+    });
+    const compiled = [false, true].map((recordResults) => compileRules(rules, { mode, recordResults }));
+    for (let f = 0; f < 14; f++) {
+      // The last facts make few rules fire (the results are then assembled differently).
+      const few = f >= 10;
+      const facts = {
+        score: f === 5 ? '55' : few ? -1 : rnd(110),
+        country: few ? 'JP' : ['US', 'DE', 'GB', 'JP'][rnd(4)],
+        account: f === 3 || few ? null : { plan: { tier: tiers[rnd(tiers.length)] } },
+        limit: rnd(100),
+        tags: f % 2 && !few ? ['x'] : [],
+      };
+      const theirs = await engineRun(rules, facts);
+      const summary = (r: { name?: unknown; result: unknown }) => [r.name, r.result];
+      for (const c of compiled) {
+        const ours = c.run(facts);
+        expect(ours.events).toEqual(theirs.events);
+        expect(ours.failureEvents).toEqual(theirs.failureEvents);
+        expect(ours.results.map(summary)).toEqual(theirs.results.map(summary));
+        expect(ours.failureResults.map(summary)).toEqual(theirs.failureResults.map(summary));
+      }
+    }
+  });
+
+  it('compares `in`/`notIn` lists with strict equality (NaN never matches, holes are skipped)', async () => {
+    // eslint-disable-next-line no-sparse-arrays
+    const list = [Number.NaN, 0, , 'a', null];
+    const rules: RuleProperties[] = [
+      { name: 'in', conditions: { all: [leaf('x', 'in', list)] }, event: { type: 'in' } },
+      { name: 'notIn', conditions: { all: [leaf('x', 'notIn', list)] }, event: { type: 'notIn' } },
+      { name: 'none', conditions: { all: [leaf('x', 'in', [])] }, event: { type: 'none' } },
+    ];
+    for (const x of [Number.NaN, -0, undefined, 'a', null, '0']) {
+      const theirs = await engineRun(rules, { x });
+      for (const recordResults of [false, true]) {
+        const ours = compileRules(rules, { mode, recordResults }).run({ x });
+        expect(ours.events, `x = ${String(x)}`).toEqual(theirs.events);
+      }
+    }
+  });
+
   it('never lets config strings reach generated code', () => {
     const nasty = "'); globalThis.__pwned = true; ('";
     const rules: RuleProperties[] = [

@@ -16,15 +16,17 @@ describe("'auto' mode without code generation", () => {
       ['--disallow-code-generation-from-strings', '--conditions=@leadpipe/source', '--import', 'tsx', script],
       { cwd: root, timeout: 60_000 },
     );
-    const child = JSON.parse(stdout) as { mode: string; results: unknown };
+    const child = JSON.parse(stdout) as { mode: string; leanMode: string; results: unknown; leanResults: unknown };
     expect(child.mode).toBe('closure');
-    const local = compileRules(sampleRules, {
-      mode: 'codegen',
-      conditions: { vip: { all: [{ fact: 'account', path: '$.plan.tier', operator: 'equal', value: 'enterprise' }] } },
-    });
+    expect(child.leanMode).toBe('closure');
+    const conditions = { vip: { all: [{ fact: 'account', path: '$.plan.tier', operator: 'equal', value: 'enterprise' }] } };
+    const local = compileRules(sampleRules, { mode: 'codegen', conditions });
     expect(local.mode).toBe('codegen');
     const expected = JSON.parse(JSON.stringify(sampleFacts.map((f) => local.run(f))));
     expect(child.results).toEqual(expected);
+    // recordResults: false (the fast path) gives the same outcomes without per-condition results.
+    const lean = compileRules(sampleRules, { mode: 'codegen', conditions, recordResults: false });
+    expect(child.leanResults).toEqual(JSON.parse(JSON.stringify(sampleFacts.map((f) => lean.run(f)))));
   });
 
   it("uses codegen in 'auto' mode where code generation is allowed", () => {
