@@ -762,6 +762,12 @@ class CodeGen {
   /** Per-function lazy fact variables, by dynamic-fact cache key (and by key + path). */
   private factVars = new Map<string, string>();
   private pathVars = new Map<string, string>();
+  /**
+   * Lazy variables certainly read already at the point being written (a lookup that fails throws,
+   * so once its statement has run the variable is set). Their lookups are not written again: for
+   * the rules benchmark this removes four of every five lookup statements, a third of the code.
+   */
+  private loaded = new Set<string>();
 
   k(value: unknown): string {
     let i = this.constIndex.get(value);
@@ -792,6 +798,7 @@ class CodeGen {
     this.vars = [];
     this.factVars = new Map();
     this.pathVars = new Map();
+    this.loaded = new Set();
   }
   /** `let` declarations for the current function; lazy fact variables start as `U` (not read yet). */
   declarations(): string {
@@ -815,10 +822,12 @@ class CodeGen {
       fv = `fv${this.seq++}`;
       this.factVars.set(a.key, fv);
     }
+    if (this.loaded.has(fv)) return fv;
     const guard = a.protoName
       ? 'true'
       : `${fv} === undefined || typeof ${fv} === 'function' || (typeof ${fv} === 'object' && ${fv} !== null && typeof ${fv}.then === 'function')`;
     lines.push(`if (${fv} === U) { ${fv} = F[${this.k(a.name)}]; if (${guard}) ${fv} = slowFact(c, ${this.k(a)}); }`);
+    this.loaded.add(fv);
     return fv;
   }
 
@@ -837,18 +846,23 @@ class CodeGen {
     }
     const defined = this.allowUndefined ? `if (${fv} === NOFACT) ${out} = undefined; else {` : '{';
     lines.push(`${defined}${this.depth ? ' t = 1;' : ''}`);
-    lines.push(`if (${pv} === U) { ${pv} = ${fv}; if (typeof ${pv} === 'object' && ${pv} !== null) {`);
-    if (a.segs === null) {
-      lines.push(`${pv} = resolvePath(${pv}, ${this.k(a)});`);
-    } else {
-      // Own-property reads, as jsonpath-plus follows simple segments; a falsy value stops the walk.
-      a.segs.forEach((seg, i) => {
-        const ks = this.k(seg);
-        const stop = i === 0 ? '' : `!${pv} ? undefined : `;
-        lines.push(`${pv} = ${stop}((y = ${pv}[${ks}]) !== undefined && hop.call(${pv}, ${ks}) ? y : undefined);`);
-      });
+    if (!this.loaded.has(pv)) {
+      lines.push(`if (${pv} === U) { ${pv} = ${fv}; if (typeof ${pv} === 'object' && ${pv} !== null) {`);
+      if (a.segs === null) {
+        lines.push(`${pv} = resolvePath(${pv}, ${this.k(a)});`);
+      } else {
+        // Own-property reads, as jsonpath-plus follows simple segments; a falsy value stops the walk.
+        a.segs.forEach((seg, i) => {
+          const ks = this.k(seg);
+          const stop = i === 0 ? '' : `!${pv} ? undefined : `;
+          lines.push(`${pv} = ${stop}((y = ${pv}[${ks}]) !== undefined && hop.call(${pv}, ${ks}) ? y : undefined);`);
+        });
+      }
+      lines.push('} }');
+      // With undefined facts allowed this ran only if the fact is defined.
+      if (!this.allowUndefined) this.loaded.add(pv);
     }
-    lines.push(`} } ${out} = ${pv}; }`);
+    lines.push(`${out} = ${pv}; }`);
   }
 
   /** Emits a node; returns the expressions of its raw result and its microtask-turn count. */
@@ -972,8 +986,10 @@ class CodeGen {
     const m = depth ? this.v('m') : '';
     lines.push(depth ? `${a} = ${isAll}; ${d} = 0;` : `${a} = ${isAll};`);
     const combine = (r: string): string => (isAll ? `if (${r} !== true) ${s} = false;` : `if (${r} === true) ${s} = true;`);
-    for (const set of ir.sets) {
-      lines.push(`if (${a} === ${isAll}) { ${s} = ${isAll};${depth ? ` ${m} = 0;` : ''}`);
+    ir.sets.forEach((set, k) => {
+      // The first group always runs; later ones only while the outcome is open.
+      const before = k === 0 ? null : new Set(this.loaded);
+      lines.push(`${k === 0 ? '{' : `if (${a} === ${isAll}) {`} ${s} = ${isAll};${depth ? ` ${m} = 0;` : ''}`);
       set.forEach((child, j) => {
         if (child.k === LEAF && child.skipSafe && j > 0 && this.rec !== 'always') {
           // Speed: once this group's outcome is decided (and results are not recorded), only the
@@ -981,11 +997,15 @@ class CodeGen {
           const r = this.v('r');
           const cd = this.dv();
           lines.push(this.rec === 'none' ? `if (${s} !== ${isAll}) {` : `if (S === null && ${s} !== ${isAll}) {`);
+          const start = new Set(this.loaded);
           this.eo(child, cd, lines);
+          const afterEo = this.loaded;
+          this.loaded = start;
           lines.push('} else {');
           this.leaf(child, lines, r, cd);
           lines.push(combine(r));
           lines.push('}');
+          this.loaded = new Set([...afterEo].filter((v) => this.loaded.has(v)));
           if (depth) lines.push(`if (${cd} > ${m}) ${m} = ${cd};`);
         } else {
           const res = this.node(child, false, lines);
@@ -994,8 +1014,9 @@ class CodeGen {
         }
       });
       // A decided `all`/`any` skips the remaining groups, each still costing one `.then` turn.
-      lines.push(depth ? `${a} = ${s}; ${d} += 4 + ${m}; } else ${d} += 1;` : `${a} = ${s}; }`);
-    }
+      lines.push(depth ? `${a} = ${s}; ${d} += 4 + ${m}; }${k === 0 ? '' : ` else ${d} += 1;`}` : `${a} = ${s}; }`);
+      if (before !== null) this.loaded = before;
+    });
     return { r: a, d };
   }
 }
