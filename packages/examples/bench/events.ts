@@ -14,7 +14,7 @@
 import { readFileSync } from 'node:fs';
 import { parseConfig } from '@leadpipe/core';
 import type { Config, ConfigInput } from '@leadpipe/core';
-import { mulberry32 } from '../src/tour-marketplace/demo.js';
+import { buildWorld as buildDemoWorld, mulberry32, type World } from '../src/tour-marketplace/demo.js';
 
 /** First event time (a Tuesday, midnight UTC). */
 export const START = Date.parse('2025-04-01T00:00:00Z');
@@ -31,38 +31,12 @@ export interface TourEvent {
   occurredAt: number;
 }
 
-/** The generated marketplace. */
-export interface World {
-  tours: string[];
-  /** Cumulative popularity of `tours` (0–1], for sampling. */
-  cumulative: number[];
-  operators: Array<{ id: string; name: string; active: boolean; targets: string[] }>;
-}
-
-const pad = (n: number, width: number) => String(n).padStart(width, '0');
+/** The generated marketplace: the demo's generator, so the benchmark and the demo share one world model. */
+export type { World };
 
 /** 300 tours, 40 operators; deterministic for a seed. */
 export function buildWorld(seed = 42, tourCount = 300, operatorCount = 40): World {
-  const rng = mulberry32(seed);
-  const tours = Array.from({ length: tourCount }, (_, i) => `tour-${pad(i + 1, 4)}`);
-  const cumulative: number[] = [];
-  let total = 0;
-  for (let i = 0; i < tourCount; i++) cumulative.push((total += 1 / (i + 1) ** 0.8));
-  const operators = Array.from({ length: operatorCount }, (_, i) => ({
-    id: `op-${pad(i + 1, 2)}`,
-    name: `Operator ${i + 1}`,
-    active: i % 20 !== 19,
-    targets: [] as string[],
-  }));
-  tours.forEach((tour, i) => {
-    const first = i % operatorCount;
-    (operators[first] as World['operators'][number]).targets.push(tour);
-    if (rng() < 0.12) {
-      const second = (first + 1 + Math.floor(rng() * (operatorCount - 1))) % operatorCount;
-      (operators[second] as World['operators'][number]).targets.push(tour);
-    }
-  });
-  return { tours, cumulative: cumulative.map((c) => c / total), operators };
+  return buildDemoWorld(mulberry32(seed), tourCount, operatorCount);
 }
 
 /** The tour marketplace config (`src/tour-marketplace/config.json`) with the world's operators. */

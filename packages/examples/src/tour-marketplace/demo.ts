@@ -89,7 +89,8 @@ export function mulberry32(seed: number): () => number {
 /** One thing to feed the engine, in arrival order: an event, or an identify call at sign-in. */
 type Item = { arrival: number; seq: number } & ({ kind: 'event'; event: EventInput & { occurredAt: number } } | { kind: 'identify'; anonymousId: string; subjectId: string; traits: Record<string, unknown> });
 
-interface World {
+/** A generated marketplace: tours, their popularity and their operators (shared with the benchmark). */
+export interface World {
   tours: string[];
   /** Cumulative popularity weights of `tours`, for sampling. */
   cumulative: number[];
@@ -100,7 +101,7 @@ interface World {
 const pad = (n: number, width: number) => String(n).padStart(width, '0');
 
 /** Tours with a long-tail popularity, and operators; about one tour in eight has a second operator. */
-function buildWorld(rng: () => number, tourCount: number, operatorCount: number): World {
+export function buildWorld(rng: () => number, tourCount: number, operatorCount: number): World {
   const tours = Array.from({ length: tourCount }, (_, i) => `tour-${pad(i + 1, 4)}`);
   const cumulative: number[] = [];
   let total = 0;
