@@ -569,6 +569,15 @@ interface ClosureNode {
   eo: ((c: Ctx) => void) | null;
 }
 
+/** Records a group's (or reference's) result for `explain`, when this run records results. */
+function recordGroup(c: Ctx, id: number, r: boolean): void {
+  const S = c.S;
+  if (S !== null) {
+    S.e[id] = 1;
+    S.r[id] = r;
+  }
+}
+
 function closureOf(ir: IR, top: boolean): ClosureNode {
   switch (ir.k) {
     case LEAF: {
@@ -623,11 +632,7 @@ function closureOf(ir: IR, top: boolean): ClosureNode {
         ev: (c) => {
           const r = par(c) === true;
           c.d += 1;
-          const S = c.S;
-          if (S !== null) {
-            S.e[id] = 1;
-            S.r[id] = r;
-          }
+          recordGroup(c, id, r);
           return r;
         },
         eo: null,
@@ -650,11 +655,7 @@ function closureOf(ir: IR, top: boolean): ClosureNode {
         ev: (c) => {
           const r = !child(c);
           c.d += 2;
-          const S = c.S;
-          if (S !== null) {
-            S.e[id] = 1;
-            S.r[id] = r;
-          }
+          recordGroup(c, id, r);
           return r;
         },
         eo: null,
@@ -666,11 +667,7 @@ function closureOf(ir: IR, top: boolean): ClosureNode {
         return {
           ev: (c) => {
             c.d = 0;
-            const S = c.S;
-            if (S !== null) {
-              S.e[id] = 1;
-              S.r[id] = false;
-            }
+            recordGroup(c, id, false);
             return false;
           },
           eo: null,
