@@ -348,7 +348,7 @@ export class Engine extends EventEmitter<Listeners> {
         // Out of order: replay the lead's history with the new event in canonical order.
         replayed = true;
         const history = await store.subjectEvents(tenantId, event.subjectRef, rt.leadKeyHasTarget ? event.targetId : undefined);
-        const replay = this.replay(leadId, [...history, ...(batchEvents.get(leadId) ?? []), event], previous, previous, { ...ctx }, counterState);
+        const replay = this.replay(leadId, [...history, ...(batchEvents.get(leadId) ?? []), event], previous, previous, ctx, counterState);
         lead = replay.lead as LeadState;
         steps = replay.steps;
         counterState.clear();
@@ -435,7 +435,7 @@ export class Engine extends EventEmitter<Listeners> {
     const original = previous ? previous.delivered : lead.delivered;
     lead.delivered = original;
     // A step that routes nobody keeps its predecessor's routes array: nothing to deliver.
-    if (lead.routes === previous?.routes || lead.routes.length === 0) return NOTHING_DELIVERED;
+    if (lead.routes === previous?.routes || lead.routes.length === 0) return NO_DELIVERIES;
     const known = new Set(previous?.routes.map((r) => `${r.ownerId}\u0000${r.eventId}`) ?? []);
     const window = this.runtime.routing?.dedupeWindowMs ?? 0;
     let delivered = original;
@@ -881,7 +881,7 @@ function counterDeltas(before: ReadonlyMap<string, number>, after: ReadonlyMap<s
 }
 
 /** What {@link Engine.deliver} returns when a step routed nobody (shared: nothing to allocate). */
-const NOTHING_DELIVERED: { effects: DeliveryEffect[]; routed: RouteRecord[] } = Object.freeze({ effects: Object.freeze([]) as unknown as DeliveryEffect[], routed: Object.freeze([]) as unknown as RouteRecord[] }) as { effects: DeliveryEffect[]; routed: RouteRecord[] };
+const NO_DELIVERIES: { effects: DeliveryEffect[]; routed: RouteRecord[] } = Object.freeze({ effects: Object.freeze([]) as unknown as DeliveryEffect[], routed: Object.freeze([]) as unknown as RouteRecord[] }) as { effects: DeliveryEffect[]; routed: RouteRecord[] };
 
 
 function syntheticEvent(lead: LeadState): StoredEvent {
