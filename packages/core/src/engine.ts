@@ -13,6 +13,7 @@ import type { LeadpipeEventMap, LeadpipeEventName, LifecycleEvent } from './even
 import { silentLogger } from './memory/logger.js';
 import { snapshot } from './snapshot.js';
 import { systemClock } from './memory/clock.js';
+import { ENGINE_LEADS } from './memory/lead-record.js';
 import { MemoryStore } from './memory/store.js';
 import { applyEvent, foldLead, isAfter, leadFacts, leadIdOf, type StepContext, type StepResult } from './pipeline/lead.js';
 import { cursorKey, loadKey, route, type RoutingDecision } from './pipeline/route.js';
@@ -378,14 +379,17 @@ export class Engine extends EventEmitter<Listeners> {
       results[i] = result;
     }
     if (newEvents.length > 0) {
-      await store.commit({
+      const batch: CommitBatch & { [ENGINE_LEADS]: true } = {
         tenantId,
         events: newEvents,
         leads: [...working.values()].map((lead) => ({ lead, expectedVersion: stored.get(lead.id)?.version ?? null })),
         effects,
         audit,
         counters: counterDeltas(counters, counterState),
-      });
+        // Every lead here was built by the pipeline step (see ENGINE_LEADS); other stores ignore this.
+        [ENGINE_LEADS]: true,
+      };
+      await store.commit(batch);
     }
     emit(lifecycle);
     return results;

@@ -6,20 +6,24 @@
 import type { ClaimOptions, CommitBatch, LeadFilter, Store } from '../contracts.js';
 import { ConflictError, LeadpipeError, NotFoundError } from '../errors.js';
 import type { AuditEntry, LeadState, OutboxEntry, OutboxStatus, Profile, StoredEvent } from '../types.js';
+import { AuditLog } from './audit-log.js';
+import { ENGINE_LEADS, LeadCodec, readLead, type LeadRecord, type Prepared } from './lead-record.js';
 
 /** One tenant's data. Every lookup goes tenant first, so tenants cannot see each other. */
 interface TenantData {
-  events: Map<string, StoredEvent>;
+  /** Ids of every event stored (the events themselves are in `timelines`). */
+  eventIds: Set<string>;
   /** Events by `subjectRef`, each array sorted by (occurredAt, id). */
   timelines: Map<string, StoredEvent[]>;
-  leads: Map<string, LeadState>;
+  /** Leads in their compact stored form (see `lead-record.ts`). */
+  leads: Map<string, LeadRecord>;
   /** Lead ids in paging order; rebuilt lazily after a lead is added or removed (`null`: stale). */
   sortedLeadIds: string[] | null;
   aliases: Map<string, string>;
   profiles: Map<string, Profile>;
   counters: Map<string, number>;
   effects: Map<string, OutboxSlot>;
-  audit: AuditEntry[];
+  audit: AuditLog;
 }
 
 /** A mutable holder of an immutable {@link OutboxEntry}: a state change swaps `entry` for a new object. */
@@ -33,13 +37,19 @@ const DEFAULT_LIST_LIMIT = 100;
 /**
  * The in-memory {@link Store}: the embedded default, for one process, tests and replays.
  *
- * **Ownership, no copies.** To stay fast the store keeps the very objects handed to
- * {@link MemoryStore.commit} and returns them from reads, without cloning. Once committed, an
- * event, lead, effect, profile or audit entry belongs to the store, and both sides must treat it as
- * immutable: the writer does not change it after `commit`, readers do not change what they get
- * back (the engine never mutates a committed lead; it builds a new state for the next version).
- * The store itself never mutates a committed object either: moving events to a subject (identity
- * merge) and outbox state changes replace objects with shallow copies.
+ * **What it keeps.** Events, effects, profiles and audit entries are kept as the very objects
+ * handed to {@link MemoryStore.commit} and returned from reads without cloning — except the
+ * engine's stage-change audit entries, kept in columns and rebuilt on read (see `audit-log.ts`):
+ * once committed they
+ * belong to the store, and both sides treat them as immutable (the store itself never mutates
+ * them; moving events to a subject and outbox state changes replace objects with shallow copies).
+ * Leads are kept in a compact form instead (see `lead-record.ts`: about 0.7 KB less per lead, and
+ * far less for the garbage collector to trace) and **every lead read is a fresh `LeadState`**
+ * that the caller may change freely; only its `routes`, `delivered` and `assignments` lists are
+ * shared between reads, and frozen. Like every store, it keeps a lead's data — its own
+ * enumerable fields — not object identity or prototypes; a lead of an unusual shape (an extra
+ * field, a non-number in a number record) is kept as a structured clone, and one that is not
+ * plain data (a function inside) is rejected before anything is written.
  *
  * Other behaviour, where the {@link Store} contract leaves room:
  * - `commit` validates everything (lead versions, new event ids) before writing
@@ -74,6 +84,7 @@ export class MemoryStore implements Store {
   readonly #outbox = new Map<string, OutboxSlot>();
   /** The entries not yet `done` or `dead`: the only ones a claim looks at. */
   readonly #open = new Map<string, OutboxSlot>();
+  readonly #codec = new LeadCodec();
   #closed = false;
 
   /** {@inheritDoc Store.commit} */
@@ -85,16 +96,27 @@ export class MemoryStore implements Store {
     // 1. Validate everything. Nothing below this block may throw.
     validateEvents(batch, existing);
     validateLeads(batch, existing);
+    const prepared: Prepared[] = new Array(batch.leads.length);
+    const fromEngine = (batch as { [ENGINE_LEADS]?: boolean })[ENGINE_LEADS] === true;
+    for (let i = 0; i < batch.leads.length; i++) {
+      const { lead } = batch.leads[i] as CommitBatch['leads'][number];
+      prepared[i] = this.#codec.prepare(lead, existing?.leads.get(lead.id), fromEngine);
+    }
 
     // 2. Apply.
     const t = existing ?? this.#createTenant(tenantId);
     for (const event of batch.events) {
-      t.events.set(event.id, event);
+      t.eventIds.add(event.id);
       insertSorted(timelineOf(t, event.subjectRef), event);
     }
-    for (const { lead } of batch.leads) {
-      if (t.sortedLeadIds !== null && !t.leads.has(lead.id)) t.sortedLeadIds = null;
-      t.leads.set(lead.id, lead);
+    for (let i = 0; i < batch.leads.length; i++) {
+      const { lead } = batch.leads[i] as CommitBatch['leads'][number];
+      const record = t.leads.get(lead.id);
+      if (record) this.#codec.write(lead, prepared[i] as Prepared, record);
+      else {
+        if (t.sortedLeadIds !== null) t.sortedLeadIds = null;
+        t.leads.set(lead.id, this.#codec.write(lead, prepared[i] as Prepared, undefined));
+      }
     }
     if (batch.deleteLeads) {
       for (const { id } of batch.deleteLeads) {
@@ -119,15 +141,16 @@ export class MemoryStore implements Store {
   async existingEventIds(tenantId: string, ids: readonly string[]): Promise<Set<string>> {
     this.#assertOpen();
     const found = new Set<string>();
-    const events = this.#tenants.get(tenantId)?.events;
-    if (events) for (const id of ids) if (events.has(id)) found.add(id);
+    const eventIds = this.#tenants.get(tenantId)?.eventIds;
+    if (eventIds) for (const id of ids) if (eventIds.has(id)) found.add(id);
     return found;
   }
 
   /** {@inheritDoc Store.getLead} */
   async getLead(tenantId: string, leadId: string): Promise<LeadState | undefined> {
     this.#assertOpen();
-    return this.#tenants.get(tenantId)?.leads.get(leadId);
+    const record = this.#tenants.get(tenantId)?.leads.get(leadId);
+    return record ? readLead(record) : undefined;
   }
 
   /** {@inheritDoc Store.getLeads} */
@@ -137,8 +160,8 @@ export class MemoryStore implements Store {
     const leads = this.#tenants.get(tenantId)?.leads;
     if (leads) {
       for (const id of leadIds) {
-        const lead = leads.get(id);
-        if (lead) found.set(id, lead);
+        const record = leads.get(id);
+        if (record) found.set(id, readLead(record));
       }
     }
     return found;
@@ -154,10 +177,10 @@ export class MemoryStore implements Store {
     const ids = (t.sortedLeadIds ??= [...t.leads.keys()].sort(compareStrings));
     const out: LeadState[] = [];
     for (let i = after === undefined ? 0 : upperBound(ids, after); i < ids.length; i++) {
-      const lead = t.leads.get(ids[i] as string) as LeadState;
-      if (!matches(lead, filter)) continue;
+      const record = t.leads.get(ids[i] as string) as LeadRecord;
+      if (!matches(record, filter)) continue;
       if (out.length === limit) return { leads: out, next: encodeCursor((out[limit - 1] as LeadState).id) };
-      out.push(lead);
+      out.push(readLead(record));
     }
     return { leads: out };
   }
@@ -267,11 +290,11 @@ export class MemoryStore implements Store {
     if (!audit) return [];
     const limit = filter.limit ?? Number.POSITIVE_INFINITY;
     const out: AuditEntry[] = [];
-    for (const entry of audit) {
+    for (let i = 0; i < audit.length; i++) {
       if (out.length >= limit) break;
-      if (filter.leadId !== undefined && entry.leadId !== filter.leadId) continue;
-      if (filter.action !== undefined && entry.action !== filter.action) continue;
-      out.push(entry);
+      if (filter.leadId !== undefined && audit.leadId(i) !== filter.leadId) continue;
+      if (filter.action !== undefined && audit.action(i) !== filter.action) continue;
+      out.push(audit.get(i));
     }
     return out;
   }
@@ -292,7 +315,7 @@ export class MemoryStore implements Store {
 
   #createTenant(tenantId: string): TenantData {
     const t: TenantData = {
-      events: new Map(),
+      eventIds: new Set(),
       timelines: new Map(),
       leads: new Map(),
       sortedLeadIds: [],
@@ -300,7 +323,7 @@ export class MemoryStore implements Store {
       profiles: new Map(),
       counters: new Map(),
       effects: new Map(),
-      audit: [],
+      audit: new AuditLog(tenantId),
     };
     this.#tenants.set(tenantId, t);
     return t;
@@ -317,7 +340,7 @@ export class MemoryStore implements Store {
 function validateEvents(batch: CommitBatch, t: TenantData | undefined): void {
   const inBatch = batch.events.length > 1 ? new Set<string>() : undefined;
   for (const { id } of batch.events) {
-    if (t?.events.has(id) || inBatch?.has(id)) {
+    if (t?.eventIds.has(id) || inBatch?.has(id)) {
       throw new ConflictError(
         `[leadpipe] [memory-store] Event ${id} already exists in tenant ${batch.tenantId}. Nothing was written.`,
         { tenantId: batch.tenantId, eventId: id },
@@ -375,7 +398,6 @@ function moveAlias(t: TenantData, anonymousId: string, subjectId: string): void 
   if (!anon || anonRef === subjectId) return;
   t.timelines.delete(anonRef);
   const moved = anon.map((e) => ({ ...e, subjectRef: subjectId, subjectId }));
-  for (const e of moved) t.events.set(e.id, e);
   const target = t.timelines.get(subjectId);
   t.timelines.set(subjectId, target && target.length > 0 ? mergeSorted(target, moved) : moved);
 }
@@ -442,7 +464,7 @@ function upperBound(ids: readonly string[], after: string): number {
   return lo;
 }
 
-function matches(lead: LeadState, f: LeadFilter): boolean {
+function matches(lead: LeadRecord, f: LeadFilter): boolean {
   if (f.stage !== undefined && lead.stage !== f.stage) return false;
   if (f.tier !== undefined && lead.tier !== f.tier) return false;
   if (f.subjectRef !== undefined && lead.subjectRef !== f.subjectRef) return false;

@@ -68,29 +68,23 @@ const NO_ASSIGNMENTS: Record<string, string[]> = Object.freeze({}) as Record<str
 
 function newLead(rt: Runtime, id: string, event: StoredEvent, now: number, assignments?: Record<string, string[]>): LeadState {
   const stage = rt.stages[0] as string;
-  return {
-    id,
-    tenantId: event.tenantId,
-    subjectRef: event.subjectRef,
-    ...(rt.leadKeyHasTarget && event.targetId !== undefined ? { targetId: event.targetId } : {}),
-    version: 0,
-    score: 0,
-    components: {},
-    breakdown: { sources: {}, components: {} },
-    counts: {},
-    firstSeenAt: event.occurredAt,
-    lastSeenAt: event.occurredAt,
-    cursor: { occurredAt: event.occurredAt, id: event.id },
-    stage,
-    tier: null,
-    stageHistory: [{ from: null, to: stage, at: event.occurredAt, cause: 'created', eventId: event.id }],
-    routes: NO_ROUTES,
-    delivered: NOTHING_DELIVERED,
-    assignments: assignments ?? NO_ASSIGNMENTS,
-    scoring: { signals: {} },
-    createdAt: now,
-    updatedAt: now,
-  };
+  const { tenantId, subjectRef, occurredAt } = event;
+  const version = 0;
+  const score = 0;
+  const components = {};
+  const breakdown = { sources: {}, components: {} };
+  const counts = {};
+  const cursor = { occurredAt, id: event.id };
+  const tier = null;
+  const stageHistory: StageTransition[] = [{ from: null, to: stage, at: occurredAt, cause: 'created', eventId: event.id }];
+  const scoring = { signals: {} };
+  const a = assignments ?? NO_ASSIGNMENTS;
+  // Two literals rather than a conditional spread, in the key order the memory store reads leads
+  // back in, so new and stored leads share one hidden class (a spread here made the pipeline step
+  // see two).
+  return rt.leadKeyHasTarget && event.targetId !== undefined
+    ? { id, tenantId, subjectRef, targetId: event.targetId, version, score, components, breakdown, counts, firstSeenAt: occurredAt, lastSeenAt: occurredAt, cursor, stage, tier, stageHistory, routes: NO_ROUTES, delivered: NOTHING_DELIVERED, assignments: a, scoring, createdAt: now, updatedAt: now }
+    : { id, tenantId, subjectRef, version, score, components, breakdown, counts, firstSeenAt: occurredAt, lastSeenAt: occurredAt, cursor, stage, tier, stageHistory, routes: NO_ROUTES, delivered: NOTHING_DELIVERED, assignments: a, scoring, createdAt: now, updatedAt: now };
 }
 
 /** Lead facts for qualification and routing rules (see `LEAD_FACTS`). */

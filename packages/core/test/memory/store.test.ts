@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/memory/index.js';
-import { makeBatch, makeEvent, makeLead, storeConformance } from '../../src/testing/index.js';
+import type { LeadState } from '../../src/types.js';
+import { makeAudit, makeBatch, makeEvent, makeLead, storeConformance } from '../../src/testing/index.js';
 
 storeConformance('memory', async () => {
   const store = new MemoryStore();
@@ -8,13 +9,46 @@ storeConformance('memory', async () => {
 });
 
 describe('MemoryStore specifics', () => {
-  it('keeps the committed objects without copying them', async () => {
+  it('keeps committed events as they are, and leads in its own form: each read is a fresh equal copy', async () => {
     const store = new MemoryStore();
-    const lead = makeLead({ tenantId: 't' });
+    const lead = makeLead({ tenantId: 't', targetId: 'tour-1', components: { engagement: 12.5 }, counts: { view: 2 } });
     const event = makeEvent({ tenantId: 't', id: 'e-1' });
     await store.commit(makeBatch('t', { events: [event], leads: [{ lead, expectedVersion: null }] }));
-    expect(await store.getLead('t', lead.id)).toBe(lead);
+    const read = (await store.getLead('t', lead.id)) as LeadState;
+    expect(read).toStrictEqual(lead);
+    expect(read).not.toBe(lead);
+    read.components.engagement = 99;
+    read.counts.view = 7;
+    expect(await store.getLead('t', lead.id)).toStrictEqual(lead);
     expect((await store.subjectEvents('t', event.subjectRef))[0]).toBe(event);
+  });
+
+  it('keeps the audit log in order: stage changes rebuilt exactly from columns, any other entry as the committed object', async () => {
+    const store = new MemoryStore();
+    const stage = (leadId: string, eventId: string | undefined) => ({
+      tenantId: 't',
+      at: 1_700_000_000_000.5,
+      action: 'lead.stage_changed',
+      leadId,
+      subjectRef: 's',
+      data: { from: leadId === 'a' ? null : 'new', to: 'engaged', cause: 'rule', eventId, occurredAt: -0 },
+    });
+    const entries = [
+      stage('a', 'e-1'),
+      makeAudit({ tenantId: 't', action: 'subject.identified', leadId: 'a', data: { anonymousId: 'x' } }),
+      stage('b', undefined),
+      { ...stage('a', 'e-2'), data: { ...stage('a', 'e-2').data, extra: 1 } },
+      { ...stage('b', 'e-3'), tenantId: 'other' },
+    ];
+    await store.commit(makeBatch('t', { audit: entries }));
+    const all = await store.listAudit('t');
+    expect(all).toStrictEqual(entries);
+    expect(JSON.stringify(all)).toBe(JSON.stringify(entries));
+    expect(Object.is((all[0]?.data as { occurredAt: number }).occurredAt, -0)).toBe(true);
+    expect(all[1]).toBe(entries[1]);
+    expect(all[3]).toBe(entries[3]);
+    expect(await store.listAudit('t', { leadId: 'a' })).toStrictEqual([entries[0], entries[1], entries[3]]);
+    expect(await store.listAudit('t', { action: 'lead.stage_changed', limit: 2 })).toStrictEqual([entries[0], entries[2]]);
   });
 
   it('moves aliased events as copies, leaving the committed objects untouched', async () => {
@@ -46,11 +80,11 @@ describe('MemoryStore specifics', () => {
     const v1 = makeLead({ tenantId: 't', version: 1 });
     const v2 = { ...v1, version: 2 };
     await store.commit(makeBatch('t', { leads: [{ lead: v1, expectedVersion: null }, { lead: v2, expectedVersion: 1 }] }));
-    expect(await store.getLead('t', v1.id)).toBe(v2);
+    expect(await store.getLead('t', v1.id)).toStrictEqual(v2);
     await expect(
       store.commit(makeBatch('t', { leads: [{ lead: { ...v1, version: 3 }, expectedVersion: 2 }, { lead: { ...v1, version: 4 }, expectedVersion: 2 }] })),
     ).rejects.toMatchObject({ code: 'VERSION_CONFLICT', details: { leadId: v1.id, expectedVersion: 2, actualVersion: 3 } });
-    expect(await store.getLead('t', v1.id)).toBe(v2);
+    expect(await store.getLead('t', v1.id)).toStrictEqual(v2);
   });
 
   it('closing twice is harmless', async () => {
