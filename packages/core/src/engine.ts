@@ -159,7 +159,12 @@ export class Engine extends EventEmitter<Listeners> {
   private readonly maxRetries: number;
   private readonly locks = new KeyedLock();
   private readonly emitAllBound = this.emitAll.bind(this);
-  /** Counter keys the routing stage may read: loads of capacity-limited or least-loaded owners, round-robin cursors. */
+  /**
+   * Counter keys the routing stage may read: loads of owners with a capacity (all owners' loads
+   * when a rule picks least-loaded), and round-robin cursors. Only these are read before a batch;
+   * loads of other owners are still incremented, as deltas, at commit. Reading every owner's load
+   * cost ~2.6 µs per single `track()` call with the tour config's 41 owners, none of them needed.
+   */
   private readonly counterKeys: string[];
 
   constructor(options: EngineOptions) {
@@ -173,9 +178,11 @@ export class Engine extends EventEmitter<Listeners> {
     this.sinks = options.sinks ?? {};
     this.maxRetries = options.maxConflictRetries ?? 10;
     const keys = new Set<string>();
-    for (const owner of this.runtime.routing?.owners.values() ?? []) keys.add(loadKey(owner.id));
-    for (const rule of this.runtime.routing?.rules ?? []) if (rule.def.to.pick === 'round-robin') keys.add(cursorKey(rule.name));
-    if (this.runtime.routing?.fallback?.def.pick === 'round-robin') keys.add(cursorKey('fallback'));
+    const routing = this.runtime.routing;
+    const picks = [...(routing?.rules.map((r) => ({ name: r.name, pick: r.def.to.pick })) ?? []), ...(routing?.fallback ? [{ name: 'fallback', pick: routing.fallback.def.pick }] : [])];
+    const leastLoaded = picks.some((p) => p.pick === 'least-loaded');
+    for (const owner of routing?.owners.values() ?? []) if (leastLoaded || owner.capacity !== undefined) keys.add(loadKey(owner.id));
+    for (const p of picks) if (p.pick === 'round-robin') keys.add(cursorKey(p.name));
     this.counterKeys = [...keys];
   }
 
@@ -892,22 +899,24 @@ function syntheticEvent(lead: LeadState): StoredEvent {
   return { id: lead.cursor.id, tenantId: lead.tenantId, type: '', subjectRef: lead.subjectRef, ...(lead.targetId ? { targetId: lead.targetId } : {}), occurredAt: lead.lastSeenAt, properties: {}, context: {}, receivedAt: lead.updatedAt };
 }
 
-/** The stored form of a validated event. Absent properties and context share one frozen empty object. */
+/**
+ * The stored form of a validated event. Absent properties and context share one frozen empty
+ * object. The usual cases are written as whole literals: adding `subjectId` and `targetId` after
+ * the fact overflowed the object's in-object slots into a separate property array (~100 bytes
+ * per lead at 1M leads, measured in a heap snapshot).
+ */
 function storedEvent(input: EventInput, tenantId: string, subjectRef: string, now: number): StoredEvent {
-  const event: StoredEvent = {
-    id: input.id,
-    tenantId,
-    type: input.type,
-    subjectRef,
-    occurredAt: toEpoch(input.occurredAt),
-    properties: input.properties ?? EMPTY,
-    context: input.context ?? EMPTY,
-    receivedAt: now,
-  };
-  if (input.subjectId !== undefined) event.subjectId = input.subjectId;
-  else if (!subjectRef.startsWith('anon:')) event.subjectId = subjectRef;
+  const { id, type, targetId } = input;
+  const occurredAt = toEpoch(input.occurredAt);
+  const properties = input.properties ?? EMPTY;
+  const context = input.context ?? EMPTY;
+  const subjectId = input.subjectId ?? (subjectRef.startsWith('anon:') ? undefined : subjectRef);
+  let event: StoredEvent;
+  if (subjectId !== undefined && targetId !== undefined) event = { id, tenantId, type, subjectRef, subjectId, targetId, occurredAt, properties, context, receivedAt: now };
+  else if (subjectId !== undefined) event = { id, tenantId, type, subjectRef, subjectId, occurredAt, properties, context, receivedAt: now };
+  else if (targetId !== undefined) event = { id, tenantId, type, subjectRef, targetId, occurredAt, properties, context, receivedAt: now };
+  else event = { id, tenantId, type, subjectRef, occurredAt, properties, context, receivedAt: now };
   if (input.anonymousId !== undefined) event.anonymousId = input.anonymousId;
-  if (input.targetId !== undefined) event.targetId = input.targetId;
   if (input.channel !== undefined) event.channel = input.channel;
   return event;
 }

@@ -6,6 +6,7 @@
  * entry is kept as the very object committed.
  * @module
  */
+import { keysInOrder } from './lead-record.js';
 import type { AuditEntry } from '../types.js';
 
 const STAGE_CHANGED = 'lead.stage_changed';
@@ -78,10 +79,4 @@ export class AuditLog {
     const { from, to, cause, eventId, occurredAt } = data;
     return (from === null || typeof from === 'string') && typeof to === 'string' && typeof cause === 'string' && (eventId === undefined || typeof eventId === 'string') && typeof occurredAt === 'number';
   }
-}
-
-function keysInOrder(o: object, keys: readonly string[]): boolean {
-  let i = 0;
-  for (const k in o) if (keys[i++] !== k) return false;
-  return i === keys.length;
 }

@@ -464,3 +464,10 @@ function numberKeys(record: Record<string, unknown>): string[] | undefined {
   }
   return keys;
 }
+
+/** True when `o`'s own enumerable keys are exactly `keys`, in that order. */
+export function keysInOrder(o: object, keys: readonly string[]): boolean {
+  let i = 0;
+  for (const k in o) if (keys[i++] !== k) return false;
+  return i === keys.length;
+}

@@ -7,14 +7,16 @@ import type { ClaimOptions, CommitBatch, LeadFilter, Store } from '../contracts.
 import { ConflictError, LeadpipeError, NotFoundError } from '../errors.js';
 import type { AuditEntry, LeadState, OutboxEntry, OutboxStatus, Profile, StoredEvent } from '../types.js';
 import { AuditLog } from './audit-log.js';
+import { Timeline } from './timeline.js';
 import { ENGINE_LEADS, LeadCodec, readLead, type LeadRecord, type Prepared } from './lead-record.js';
 
 /** One tenant's data. Every lookup goes tenant first, so tenants cannot see each other. */
 interface TenantData {
+  tenantId: string;
   /** Ids of every event stored (the events themselves are in `timelines`). */
   eventIds: Set<string>;
-  /** Events by `subjectRef`, each array sorted by (occurredAt, id). */
-  timelines: Map<string, StoredEvent[]>;
+  /** Events by `subjectRef`, each timeline sorted by (occurredAt, id). */
+  timelines: Map<string, Timeline>;
   /** Leads in their compact stored form (see `lead-record.ts`). */
   leads: Map<string, LeadRecord>;
   /** Lead ids in paging order; rebuilt lazily after a lead is added or removed (`null`: stale). */
@@ -107,7 +109,7 @@ export class MemoryStore implements Store {
     const t = existing ?? this.#createTenant(tenantId);
     for (const event of batch.events) {
       t.eventIds.add(event.id);
-      insertSorted(timelineOf(t, event.subjectRef), event);
+      timelineOf(t, event.subjectRef).insert(event);
     }
     for (let i = 0; i < batch.leads.length; i++) {
       const { lead } = batch.leads[i] as CommitBatch['leads'][number];
@@ -189,8 +191,7 @@ export class MemoryStore implements Store {
   async subjectEvents(tenantId: string, subjectRef: string, targetId?: string): Promise<StoredEvent[]> {
     this.#assertOpen();
     const timeline = this.#tenants.get(tenantId)?.timelines.get(subjectRef);
-    if (!timeline) return [];
-    return targetId === undefined ? timeline.slice() : timeline.filter((e) => e.targetId === targetId);
+    return timeline ? timeline.events(targetId) : [];
   }
 
   /** {@inheritDoc Store.resolveAlias} */
@@ -315,6 +316,7 @@ export class MemoryStore implements Store {
 
   #createTenant(tenantId: string): TenantData {
     const t: TenantData = {
+      tenantId,
       eventIds: new Set(),
       timelines: new Map(),
       leads: new Map(),
@@ -381,10 +383,10 @@ function conflict(tenantId: string, leadId: string, expectedVersion: number | nu
   });
 }
 
-function timelineOf(t: TenantData, subjectRef: string): StoredEvent[] {
+function timelineOf(t: TenantData, subjectRef: string): Timeline {
   let timeline = t.timelines.get(subjectRef);
   if (!timeline) {
-    timeline = [];
+    timeline = new Timeline(t.tenantId, subjectRef);
     t.timelines.set(subjectRef, timeline);
   }
   return timeline;
@@ -397,13 +399,8 @@ function moveAlias(t: TenantData, anonymousId: string, subjectId: string): void 
   const anon = t.timelines.get(anonRef);
   if (!anon || anonRef === subjectId) return;
   t.timelines.delete(anonRef);
-  const moved = anon.map((e) => ({ ...e, subjectRef: subjectId, subjectId }));
-  const target = t.timelines.get(subjectId);
-  t.timelines.set(subjectId, target && target.length > 0 ? mergeSorted(target, moved) : moved);
-}
-
-function compareEvents(a: StoredEvent, b: StoredEvent): number {
-  return a.occurredAt - b.occurredAt || compareStrings(a.id, b.id);
+  const target = timelineOf(t, subjectId);
+  for (const e of anon.events()) target.insert({ ...e, subjectRef: subjectId, subjectId });
 }
 
 function compareStrings(a: string, b: string): number {
@@ -412,44 +409,6 @@ function compareStrings(a: string, b: string): number {
 
 function compareSlots(a: OutboxSlot, b: OutboxSlot): number {
   return a.entry.effect.createdAt - b.entry.effect.createdAt || compareStrings(a.entry.effect.id, b.entry.effect.id);
-}
-
-/** Appends in order are O(1); an out-of-order event is placed by binary search. */
-function insertSorted(timeline: StoredEvent[], event: StoredEvent): void {
-  const n = timeline.length;
-  if (n === 0 || compareEvents(timeline[n - 1] as StoredEvent, event) <= 0) {
-    timeline.push(event);
-    return;
-  }
-  let lo = 0;
-  let hi = n;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (compareEvents(timeline[mid] as StoredEvent, event) <= 0) lo = mid + 1;
-    else hi = mid;
-  }
-  timeline.splice(lo, 0, event);
-}
-
-function mergeSorted(a: StoredEvent[], b: StoredEvent[]): StoredEvent[] {
-  const out: StoredEvent[] = new Array(a.length + b.length);
-  let i = 0;
-  let j = 0;
-  let k = 0;
-  while (i < a.length && j < b.length) {
-    const x = a[i] as StoredEvent;
-    const y = b[j] as StoredEvent;
-    if (compareEvents(x, y) <= 0) {
-      out[k++] = x;
-      i++;
-    } else {
-      out[k++] = y;
-      j++;
-    }
-  }
-  while (i < a.length) out[k++] = a[i++] as StoredEvent;
-  while (j < b.length) out[k++] = b[j++] as StoredEvent;
-  return out;
 }
 
 /** Index of the first id greater than `after` in a sorted array. */

@@ -147,6 +147,17 @@ describe('routing', () => {
     expect(none.routing?.status).toBe('no-route');
   });
 
+  it('least-loaded balances on the loads stored by earlier calls, owners without a capacity included', async () => {
+    const { engine } = makeEngine({
+      signals: { view: { points: 60 } },
+      routing: { minScore: 50, owners: [{ id: 'n-1' }, { id: 'n-2' }, { id: 'n-3' }], rules: [{ name: 'spread', to: { owners: ['n-1', 'n-2', 'n-3'], pick: 'least-loaded' } }] },
+    });
+    const picks: string[] = [];
+    // One call per lead: each decision must see the loads the previous calls committed.
+    for (const subject of ['a', 'b', 'c', 'd']) picks.push((await engine.track({ id: subject, type: 'view', subjectId: subject, occurredAt: MON_9 })).leads[0]!.routes[0]!.ownerId);
+    expect(picks).toEqual(['n-1', 'n-2', 'n-3', 'n-1']);
+  });
+
   it('does not re-deliver inside the dedupe window when a late event moves the routing decision', async () => {
     const engine = createEngine({
       clock: new ManualClock(0),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/memory/index.js';
-import type { LeadState } from '../../src/types.js';
+import type { LeadState, StoredEvent } from '../../src/types.js';
 import { makeAudit, makeBatch, makeEvent, makeLead, storeConformance } from '../../src/testing/index.js';
 
 storeConformance('memory', async () => {
@@ -49,6 +49,36 @@ describe('MemoryStore specifics', () => {
     expect(all[3]).toBe(entries[3]);
     expect(await store.listAudit('t', { leadId: 'a' })).toStrictEqual([entries[0], entries[1], entries[3]]);
     expect(await store.listAudit('t', { action: 'lead.stage_changed', limit: 2 })).toStrictEqual([entries[0], entries[2]]);
+  });
+
+  it('keeps the usual event in columns and rebuilds it exactly, in (occurredAt, id) order, any other event as committed', async () => {
+    const store = new MemoryStore();
+    const empty = Object.freeze({});
+    // The engine's form: the subject's own id, frozen empty properties and context.
+    const usual = (id: string, occurredAt: number, targetId?: string): StoredEvent => ({
+      id,
+      tenantId: 't',
+      type: 'view',
+      subjectRef: 's',
+      subjectId: 's',
+      ...(targetId !== undefined ? { targetId } : {}),
+      occurredAt,
+      properties: empty,
+      context: empty,
+      receivedAt: 1_700_000_000_000.25,
+    });
+    const withProps = { ...usual('e-4', 15, 'x'), properties: { plan: 'pro' } };
+    const withChannel = { ...usual('e-5', 5), channel: 'app' };
+    const batches = [[usual('e-1', 10, 'x'), usual('e-2', 30)], [usual('e-3', 20, 'y'), withProps], [withChannel, usual('e-0', 10, 'x')]];
+    for (const events of batches) await store.commit(makeBatch('t', { events }));
+    const all = await store.subjectEvents('t', 's');
+    const expected = [withChannel, usual('e-0', 10, 'x'), usual('e-1', 10, 'x'), withProps, usual('e-3', 20, 'y'), usual('e-2', 30)];
+    expect(all).toStrictEqual(expected);
+    expect(JSON.stringify(all)).toBe(JSON.stringify(expected));
+    expect(Object.isFrozen(all[1]?.properties)).toBe(true);
+    expect(all[0]).toBe(withChannel);
+    expect(all[3]).toBe(withProps);
+    expect(await store.subjectEvents('t', 's', 'x')).toStrictEqual([usual('e-0', 10, 'x'), usual('e-1', 10, 'x'), withProps]);
   });
 
   it('moves aliased events as copies, leaving the committed objects untouched', async () => {
