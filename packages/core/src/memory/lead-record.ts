@@ -136,7 +136,8 @@ export class LeadCodec {
   write(lead: LeadState, prepared: Prepared, into: LeadRecord | undefined): LeadRecord {
     if (!(prepared instanceof Shape)) {
       const raw = prepared;
-      if (!into) return new LeadRecord(raw.id, raw.tenantId, raw.subjectRef, raw.targetId, raw.version, raw.stage, raw.tier, raw.cursor.id, null, NO_NUMS, NO_STRS, 0, raw.routes, raw.delivered, raw.assignments, raw);
+      // A clone may lack any field (it did not fit the record): nothing here may assume one.
+      if (!into) return new LeadRecord(raw.id, raw.tenantId, raw.subjectRef, raw.targetId, raw.version, raw.stage, raw.tier, cursorIdOf(raw), null, NO_NUMS, NO_STRS, 0, raw.routes, raw.delivered, raw.assignments, raw);
       into.shape = null;
       into.raw = raw;
       into.nums = NO_NUMS;
@@ -190,7 +191,11 @@ function setHeader(r: LeadRecord, lead: LeadState): void {
   r.version = lead.version;
   r.stage = lead.stage;
   r.tier = lead.tier;
-  r.cursorId = lead.cursor.id;
+  r.cursorId = cursorIdOf(lead);
+}
+
+function cursorIdOf(lead: LeadState): string {
+  return (lead.cursor as { id?: string } | undefined)?.id ?? '';
 }
 
 /** Builds a fresh `LeadState` from a record. Nothing of the result is shared with the store but the frozen route lists. */

@@ -423,13 +423,15 @@ function upperBound(ids: readonly string[], after: string): number {
   return lo;
 }
 
-function matches(lead: LeadRecord, f: LeadFilter): boolean {
+function matches(record: LeadRecord, f: LeadFilter): boolean {
+  // A lead kept as a clone (see lead-record.ts) may lack any field: read it defensively.
+  const lead = record.raw ?? record;
   if (f.stage !== undefined && lead.stage !== f.stage) return false;
   if (f.tier !== undefined && lead.tier !== f.tier) return false;
   if (f.subjectRef !== undefined && lead.subjectRef !== f.subjectRef) return false;
   if (f.targetId !== undefined && lead.targetId !== f.targetId) return false;
   if (f.minScore !== undefined && !(lead.score >= f.minScore)) return false;
-  if (f.ownerId !== undefined && !lead.routes.some((r) => r.ownerId === f.ownerId)) return false;
+  if (f.ownerId !== undefined && !(Array.isArray(lead.routes) && lead.routes.some((r) => r?.ownerId === f.ownerId))) return false;
   return true;
 }
 

@@ -66,6 +66,14 @@ const lead: fc.Arbitrary<LeadState> = fc
   });
 const order = (k: string) => (k === 'targetId' ? 2.5 : ['id', 'tenantId', 'subjectRef'].includes(k) ? ['id', 'tenantId', 'subjectRef'].indexOf(k) : 3);
 
+/** A lead missing its cursor and routes: the record cannot hold it, the store keeps a clone. */
+function bare(): LeadState {
+  const l: Partial<LeadState> = makeLead({ tenantId: 't', id: 'bare' });
+  delete l.cursor;
+  delete l.routes;
+  return l as LeadState;
+}
+
 async function commitLead(store: MemoryStore, l: LeadState, expectedVersion: number | null): Promise<void> {
   await store.commit(makeBatch('t', { leads: [{ lead: l, expectedVersion }] }));
 }
@@ -118,6 +126,7 @@ describe('memory store lead records', () => {
       makeLead({ tenantId: 't', id: 'nested', scoring: { signals: { view: { value: 1, extra: [1, 2] } as SignalState } } }),
       makeLead({ tenantId: 't', id: 'history', stageHistory: [{ from: null, to: 'new', at: 1, cause: 'created', eventId: undefined }] }),
       { ...makeLead({ tenantId: 't', id: 'undefined-target' }), targetId: undefined },
+      bare(),
     ];
     const store = new MemoryStore();
     await store.commit(makeBatch('t', { leads: odd.map((l) => ({ lead: l, expectedVersion: null })) }));
@@ -126,6 +135,9 @@ describe('memory store lead records', () => {
       expect(read).toStrictEqual(l);
       expect(read).not.toBe(l);
     }
+    // Filters read a clone defensively, whatever it lacks.
+    expect((await store.listLeads('t', { ownerId: 'o', stage: 'new' })).leads).toEqual([]);
+    expect((await store.listLeads('t', { limit: 100 })).leads.map((l) => l.id)).toContain('bare');
     // A lead that changes from an odd shape to the usual one (and back) is read back as committed.
     const usual = makeLead({ tenantId: 't', id: 'extra', version: 2, counts: { view: 1 } });
     await commitLead(store, usual, 1);
