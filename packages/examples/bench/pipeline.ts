@@ -23,7 +23,7 @@ import { createEngine, ManualClock } from '@leadpipe/core';
 import type { Config, LeadState } from '@leadpipe/core';
 import { EventStream, START, type TourEvent, type World } from './events.js';
 import { HandWrittenPipeline, JsonRulesEngineGlue, trackAll, type PipelineOutcome } from './hand-pipeline.js';
-import { quantile, settledHeap } from './measure.js';
+import { fmtUs, quantile, settledHeap } from './measure.js';
 
 /** Events per `trackMany` call / timed chunk. */
 export const CHUNK = 1000;
@@ -32,7 +32,7 @@ const SAMPLE_EVERY = 10;
 
 /** One measured pipeline run. */
 export interface PipelineRun {
-  impl: 'leadpipe' | 'hand-written' | 'json-rules-engine-glue';
+  impl: 'leadpipe' | 'hand-written' | 'json-rules-engine-glue' | 'latency-floor';
   events: number;
   seconds: number;
   opsPerSec: number;
@@ -185,6 +185,63 @@ export async function runGlue(config: Config, world: World, events: number, tota
     p99us: quantile(single, 0.99),
     outcome: glue.outcome(),
     note: `first ${stream.count.toLocaleString('en-US')} of the ${totalEvents.toLocaleString('en-US')} events only (it is slow); each event timed`,
+  };
+}
+
+/**
+ * The machine's own latency noise, as a baseline for leadpipe's single-call percentiles: a fixed,
+ * allocation-free CPU task calibrated to take leadpipe's median single `track()` time, called and
+ * timed exactly like those calls (an awaited async call between two `hrtime` reads), `samples`
+ * times. On a shared virtual machine the task's p99 is several times its median although it does
+ * the same work every time: that spread is the scheduler's, not the code's.
+ */
+export async function runLatencyFloor(targetUs: number, samples: number): Promise<PipelineRun> {
+  let sink = 0;
+  const spin = (n: number) => {
+    let x = 0;
+    for (let i = 0; i < n; i++) x += Math.sqrt(i + x);
+    return x;
+  };
+  const task = async (n: number) => {
+    sink += spin(n);
+  };
+  const medianOf = async (n: number, calls: number) => {
+    const times: number[] = [];
+    for (let k = 0; k < calls; k++) {
+      const t0 = process.hrtime.bigint();
+      await task(n);
+      times.push(elapsedNs(t0) / 1000);
+    }
+    return quantile(times, 0.5);
+  };
+  // Calibrate: grow n until the median reaches the target, then scale it linearly.
+  let n = 100;
+  let median = await medianOf(n, 300);
+  while (median < targetUs && n < 1e9) {
+    n *= 2;
+    median = await medianOf(n, 300);
+  }
+  n = Math.max(1, Math.round((n * targetUs) / median));
+  const single: number[] = [];
+  let timedNs = 0;
+  for (let k = 0; k < samples; k++) {
+    const t0 = process.hrtime.bigint();
+    await task(n);
+    const dt = elapsedNs(t0);
+    timedNs += dt;
+    single.push(dt / 1000);
+  }
+  if (sink === 42) console.log(''); // keeps the work observable
+  const seconds = timedNs / 1e9;
+  return {
+    impl: 'latency-floor',
+    events: samples,
+    seconds,
+    opsPerSec: samples / seconds,
+    p50us: quantile(single, 0.5),
+    p99us: quantile(single, 0.99),
+    outcome: { events: 0, leads: 0, deliveries: 0, byStage: {}, byTier: {} },
+    note: `not a pipeline: a fixed CPU task calibrated to leadpipe's median single track() (${fmtUs(targetUs)} µs), awaited and timed the same way, ${samples.toLocaleString('en-US')} times; its spread is this machine's`,
   };
 }
 
