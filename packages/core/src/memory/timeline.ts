@@ -109,8 +109,17 @@ export class Timeline {
   }
 }
 
+/**
+ * The last object found to be a frozen empty plain object. A frozen object can never gain keys
+ * or change its prototype, so once checked it needs no second look: the engine passes one shared
+ * empty object for every event, which would otherwise go through the checks below each time.
+ */
+let knownEmpty: object | undefined;
+
 function frozenEmpty(o: unknown): boolean {
+  if (o === knownEmpty) return true;
   if (typeof o !== 'object' || o === null || !Object.isFrozen(o) || Array.isArray(o) || Object.getPrototypeOf(o) !== Object.prototype) return false;
   for (const _ in o) return false;
+  knownEmpty = o;
   return true;
 }
