@@ -52,7 +52,7 @@ describe('pnpm bench --quick --only rules-20,pipeline', () => {
   it('runs exactly the selected workloads on every implementation', () => {
     const pairs = report.results.map((r) => `${r.workload}/${r.impl}`).sort();
     expect(pairs).toEqual(
-      ['rules-20/leadpipe', 'rules-20/json-rules-engine', 'rules-20/hand-written', 'pipeline/leadpipe', 'pipeline/hand-written', 'pipeline/json-rules-engine-glue'].sort(),
+      ['rules-20/leadpipe', 'rules-20/json-rules-engine', 'rules-20/hand-written', 'pipeline/leadpipe', 'pipeline/hand-written', 'pipeline/json-rules-engine-glue', 'pipeline/latency-floor'].sort(),
     );
     const pipeline = report.results.filter((r) => r.workload === 'pipeline');
     const lp = pipeline.find((r) => r.impl === 'leadpipe');
@@ -64,6 +64,12 @@ describe('pnpm bench --quick --only rules-20,pipeline', () => {
     expect(lp?.bytesPerLead).toBeGreaterThan(0);
     expect(hw?.bytesPerLead).toBeGreaterThan(0);
     expect(glue?.bytesPerLead).toBeUndefined();
+    // The latency floor is a calibration task: latencies, no events, leads or memory of its own.
+    const floor = pipeline.find((r) => r.impl === 'latency-floor');
+    expect(floor?.p99us).toBeGreaterThan(0);
+    expect(floor?.p99us).toBeGreaterThanOrEqual(floor?.p50us as number);
+    expect(floor?.events).toBeUndefined();
+    expect(floor?.bytesPerLead).toBeUndefined();
   });
 
   it('the implementations agree: same fired rules, same leads, stages, tiers and deliveries', () => {
