@@ -11,10 +11,9 @@
  * spent per event does not depend on the stream's length.
  * @module
  */
-import { readFileSync } from 'node:fs';
 import { parseConfig } from '@leadpipe/core';
-import type { Config, ConfigInput } from '@leadpipe/core';
-import { buildWorld as buildDemoWorld, mulberry32, type World } from '../src/tour-marketplace/demo.js';
+import type { Config } from '@leadpipe/core';
+import { buildWorld as buildDemoWorld, demoConfig, mulberry32, type World } from '../src/tour-marketplace/demo.js';
 
 /** First event time (a Tuesday, midnight UTC). */
 export const START = Date.parse('2025-04-01T00:00:00Z');
@@ -39,23 +38,9 @@ export function buildWorld(seed = 42, tourCount = 300, operatorCount = 40): Worl
   return buildDemoWorld(mulberry32(seed), tourCount, operatorCount);
 }
 
-/** The tour marketplace config (`src/tour-marketplace/config.json`) with the world's operators. */
-export function tourConfigInput(world: World): ConfigInput {
-  const url = new URL('../src/tour-marketplace/config.json', import.meta.url);
-  const base = JSON.parse(readFileSync(url, 'utf8')) as ConfigInput & { routing: NonNullable<ConfigInput['routing']> };
-  const desk = base.routing.owners?.find((o) => o.id === 'marketplace-desk');
-  return {
-    ...base,
-    routing: {
-      ...base.routing,
-      owners: [...world.operators.map((o) => ({ id: o.id, name: o.name, active: o.active, targets: o.targets })), ...(desk ? [desk] : [])],
-    },
-  };
-}
-
 /** The parsed config for a world. */
 export function tourConfig(world: World): Config {
-  return parseConfig(tourConfigInput(world), { source: 'bench (tour-marketplace config.json + generated operators)' });
+  return parseConfig(demoConfig(world), { source: 'bench (tour-marketplace config.json + generated operators)' });
 }
 
 interface Story {

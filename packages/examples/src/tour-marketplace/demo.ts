@@ -230,8 +230,8 @@ function generate(rng: () => number, world: World, target: number, travelerCount
   return { items, byType, duplicatesSent, lateSent, identifyCalls, travelers: travelers.length };
 }
 
-/** The tour marketplace config from `config.json`, with the generated operator directory. */
-function demoConfig(world: World): ConfigInput {
+/** The tour marketplace config from `config.json`, with the generated operator directory (the benchmark uses it too). */
+export function demoConfig(world: World): ConfigInput {
   const base = JSON.parse(readFileSync(new URL('./config.json', import.meta.url), 'utf8')) as ConfigInput & { routing: NonNullable<ConfigInput['routing']> };
   const desk = base.routing.owners?.find((o) => o.id === 'marketplace-desk');
   return {
