@@ -41,12 +41,12 @@ const DEFAULT_LIST_LIMIT = 100;
  *
  * **What it keeps.** Events, effects, profiles and audit entries are kept as the very objects
  * handed to {@link MemoryStore.commit} and returned from reads without cloning — except the
- * engine's stage-change audit entries, kept in columns and rebuilt on read (see `audit-log.ts`):
- * once committed they
- * belong to the store, and both sides treat them as immutable (the store itself never mutates
- * them; moving events to a subject and outbox state changes replace objects with shallow copies).
- * Leads are kept in a compact form instead (see `lead-record.ts`: about 0.7 KB less per lead, and
- * far less for the garbage collector to trace) and **every lead read is a fresh `LeadState`**
+ * engine's usual events and stage-change audit entries, kept in columns and rebuilt on read (see
+ * `timeline.ts` and `audit-log.ts`). Once committed they belong to the store, and both sides treat
+ * them as immutable (the store itself never mutates them; moving events to a subject and outbox
+ * state changes replace objects with shallow copies). Leads are kept in a compact form instead
+ * (see `lead-record.ts`: about 0.7 KB less per lead, and fewer objects for the garbage collector
+ * to trace) and **every lead read is a fresh `LeadState`**
  * that the caller may change freely; only its `routes`, `delivered` and `assignments` lists are
  * shared between reads, and frozen. Like every store, it keeps a lead's data — its own
  * enumerable fields — not object identity or prototypes; a lead of an unusual shape (an extra

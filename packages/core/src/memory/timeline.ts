@@ -67,9 +67,14 @@ export class Timeline {
   /** The events, in order (of one target only when `targetId` is given). */
   events(targetId?: string): StoredEvent[] {
     const out: StoredEvent[] = [];
+    const refs = this.#refs;
     for (let i = 0; i < this.length; i++) {
-      const e = this.#get(i);
-      if (targetId === undefined || e.targetId === targetId) out.push(e);
+      if (targetId !== undefined) {
+        // Filter before rebuilding: the target is in the columns, or on the event kept as is.
+        const first = refs[REFS * i] as string | StoredEvent;
+        if ((typeof first === 'string' ? refs[REFS * i + 2] : first.targetId) !== targetId) continue;
+      }
+      out.push(this.#get(i));
     }
     return out;
   }
