@@ -1,72 +1,107 @@
 /**
  * How the memory store keeps a tenant's audit log. Nearly every entry is the engine's record of a
  * stage change (`lead.stage_changed` with `from`, `to`, `cause`, `eventId`, `occurredAt`): those
- * are kept in columns — two unboxed numbers and six references per entry, ~72 bytes instead of
- * ~170 for the entry, its `data` object and two boxed times — and rebuilt on read. Any other
- * entry is kept as the very object committed.
+ * are kept in columns and rebuilt on read. Any other entry is kept as the very object committed.
+ *
+ * A stage-change entry takes four references and two unboxed numbers, 48 bytes (the entry, its
+ * `data` object and two boxed times would take ~170): its `(from, to, cause)` triple is one
+ * reference to a {@link Transition} shared by every entry that made the same move (a config has
+ * few stages and rules, so few triples), then `leadId`, `subjectRef`, `eventId`; `at` and
+ * `occurredAt` are numbers. An entry kept as is takes the triple's slot. The strings are the stored
+ * lead's own (`leadId`, `subjectRef`), not copies.
+ *
+ * The columns are cut into chunks of {@link CHUNK} entries. One growing array per column kept
+ * ~25% spare capacity on average and, at a few million entries, copied tens of megabytes each
+ * time it grew (a pause of the call that happened to append); a full chunk is never copied again.
  * @module
  */
-import { keysInOrder } from './lead-record.js';
+import { keysInOrder, Transition, type Transitions } from './lead-record.js';
 import type { AuditEntry } from '../types.js';
 
 const STAGE_CHANGED = 'lead.stage_changed';
 const ENTRY_KEYS = ['tenantId', 'at', 'action', 'leadId', 'subjectRef', 'data'] as const;
 const DATA_KEYS = ['from', 'to', 'cause', 'eventId', 'occurredAt'] as const;
-/** References per stage-change entry in `strs`: leadId, subjectRef, from, to, cause, eventId. */
-const STRS = 6;
+/** References per entry in a `refs` chunk: the transition (or the entry kept as is), leadId, subjectRef, eventId. */
+const REFS = 4;
+/** Entries per chunk (a power of two: the chunk of entry `i` is `i >>> SHIFT`). */
+const SHIFT = 12;
+const CHUNK = 1 << SHIFT;
+const MASK = CHUNK - 1;
+
+type Ref = Transition | AuditEntry | string | undefined;
+
 
 /** One tenant's audit entries, in the order appended. */
 export class AuditLog {
-  /** Per entry: the entry itself when it is kept as is, undefined when it is in the columns. */
-  readonly #raw: Array<AuditEntry | undefined> = [];
-  /** Per entry: `at`, `data.occurredAt` (unused for entries kept as is). */
-  readonly #nums: number[] = [];
-  readonly #strs: Array<string | null | undefined> = [];
+  readonly #refs: Ref[][] = [];
+  /** Per entry: `at`, `data.occurredAt` (0, 0 for an entry kept as is). */
+  readonly #nums: number[][] = [];
+  #length = 0;
 
-  constructor(private readonly tenantId: string) {}
+  constructor(
+    private readonly tenantId: string,
+    /** The store's shared transitions (see `lead-record.ts`). */
+    private readonly transitions: Transitions,
+  ) {}
 
   get length(): number {
-    return this.#raw.length;
+    return this.#length;
   }
 
-  push(entry: AuditEntry): void {
+  /**
+   * Appends an entry. `lead` is the stored lead it is about, if any: its `id` and `subjectRef`
+   * strings are kept in place of the entry's equal ones, so the log adds no copies of them.
+   */
+  push(entry: AuditEntry, lead?: { id: string; subjectRef: string }): void {
+    const i = this.#length++;
+    if ((i & MASK) === 0) {
+      this.#refs.push([]);
+      this.#nums.push([]);
+    }
+    const refs = this.#refs[i >>> SHIFT] as Ref[];
+    const nums = this.#nums[i >>> SHIFT] as number[];
     const data = entry.data as Record<string, unknown>;
     if (!this.#isStageChange(entry, data)) {
-      this.#raw.push(entry);
-      this.#nums.push(0, 0);
-      for (let k = 0; k < STRS; k++) this.#strs.push(undefined);
+      refs.push(entry, undefined, undefined, undefined);
+      nums.push(0, 0);
       return;
     }
-    this.#raw.push(undefined);
-    this.#nums.push(entry.at, data.occurredAt as number);
-    this.#strs.push(entry.leadId, entry.subjectRef, data.from as string | null, data.to as string, data.cause as string, data.eventId as string | undefined);
+    const transition = this.transitions.get(data.from as string | null, data.to as string, data.cause as string);
+    const leadId = lead !== undefined && lead.id === entry.leadId ? lead.id : (entry.leadId as string);
+    const subjectRef = lead !== undefined && lead.subjectRef === entry.subjectRef ? lead.subjectRef : (entry.subjectRef as string);
+    refs.push(transition, leadId, subjectRef, data.eventId as string | undefined);
+    nums.push(entry.at, data.occurredAt as number);
   }
 
   /** The lead id of entry `i` (without building it). */
   leadId(i: number): string | undefined {
-    const raw = this.#raw[i];
-    return raw ? raw.leadId : (this.#strs[i * STRS] as string);
+    const refs = this.#refs[i >>> SHIFT] as Ref[];
+    const o = (i & MASK) * REFS;
+    const first = refs[o];
+    return first instanceof Transition ? (refs[o + 1] as string) : (first as AuditEntry).leadId;
   }
 
   /** The action of entry `i` (without building it). */
   action(i: number): string {
-    const raw = this.#raw[i];
-    return raw ? raw.action : STAGE_CHANGED;
+    const first = (this.#refs[i >>> SHIFT] as Ref[])[(i & MASK) * REFS];
+    return first instanceof Transition ? STAGE_CHANGED : (first as AuditEntry).action;
   }
 
   /** Entry `i`: the committed object, or a fresh one built from the columns. */
   get(i: number): AuditEntry {
-    const raw = this.#raw[i];
-    if (raw) return raw;
-    const s = i * STRS;
-    const strs = this.#strs;
+    const refs = this.#refs[i >>> SHIFT] as Ref[];
+    const nums = this.#nums[i >>> SHIFT] as number[];
+    const o = (i & MASK) * REFS;
+    const first = refs[o];
+    if (!(first instanceof Transition)) return first as AuditEntry;
+    const n = (i & MASK) * 2;
     return {
       tenantId: this.tenantId,
-      at: this.#nums[2 * i] as number,
+      at: nums[n] as number,
       action: STAGE_CHANGED,
-      leadId: strs[s] as string,
-      subjectRef: strs[s + 1] as string,
-      data: { from: strs[s + 2], to: strs[s + 3], cause: strs[s + 4], eventId: strs[s + 5], occurredAt: this.#nums[2 * i + 1] },
+      leadId: refs[o + 1] as string,
+      subjectRef: refs[o + 2] as string,
+      data: { from: first.from, to: first.to, cause: first.cause, eventId: refs[o + 3], occurredAt: nums[n + 1] },
     };
   }
 

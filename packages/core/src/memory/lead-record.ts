@@ -41,6 +41,44 @@ class Shape {
 
 type SignalKey = 'value' | 'window' | 'bucket' | 'inBucket';
 
+/**
+ * A stage change's `(from, to, cause)`, shared by every stage transition (in lead records and in
+ * the audit log) that made the same move: a config has few stages and rules, so few triples, and
+ * one reference instead of three strings is 16 bytes less per transition.
+ */
+export class Transition {
+  constructor(
+    readonly from: string | null,
+    readonly to: string,
+    readonly cause: string,
+  ) {}
+}
+
+/** Interns {@link Transition}s: one table per store. */
+export class Transitions {
+  readonly #byFrom = new Map<string | null, Map<string, Map<string, Transition>>>();
+  #count = 0;
+
+  /**
+   * The shared transition for a triple. Past {@link MAX_TRANSITIONS} distinct triples (only odd data
+   * has that many) a new triple gets an object of its own, so the table cannot grow without bound.
+   */
+  get(from: string | null, to: string, cause: string): Transition {
+    const found = this.#byFrom.get(from)?.get(to)?.get(cause);
+    if (found) return found;
+    const created = new Transition(from, to, cause);
+    if (this.#count >= MAX_TRANSITIONS) return created;
+    let byTo = this.#byFrom.get(from);
+    if (!byTo) this.#byFrom.set(from, (byTo = new Map()));
+    let byCause = byTo.get(to);
+    if (!byCause) byTo.set(to, (byCause = new Map()));
+    byCause.set(cause, created);
+    this.#count++;
+    return created;
+  }
+}
+const MAX_TRANSITIONS = 10_000;
+
 /** Numbers every record starts with, in this order. */
 const SCORE = 0;
 const FIRST_SEEN = 1;
@@ -55,32 +93,35 @@ const HEAD = 6;
  * `nums` (a packed array of doubles: no boxing), laid out as HEAD, then the values of
  * `components`, `counts`, `breakdown.sources`, `breakdown.components` in the shape's key order,
  * then each signal's state keys in order (`window` as its length then its pairs), then each stage
- * transition's time. `strs` holds each signal's bucket, then four strings per stage transition
- * (from, to, cause, eventId).
+ * transition's time. `strs` holds each signal's bucket, then per stage transition its shared
+ * {@link Transition} and its eventId. The tenant id is not kept: the store keeps leads per tenant,
+ * and a lead whose `tenantId` is not its tenant's is kept as a clone.
  */
 export class LeadRecord {
   constructor(
     public id: string,
-    public tenantId: string,
     public subjectRef: string,
     public targetId: string | undefined,
     public version: number,
     public stage: string,
     public tier: string | null,
     public cursorId: string,
-    public shape: Shape | null,
+    /** The shape of `nums` and `strs`, or, for a lead of a shape the record does not encode, its structured clone. */
+    public form: Shape | LeadState,
     public nums: number[],
-    public strs: Array<string | null | undefined>,
-    public history: number,
+    public strs: Array<Transition | string | null | undefined>,
     public routes: RouteRecord[],
     public delivered: LeadState['delivered'],
     public assignments: Record<string, string[]>,
-    /** A lead of a shape the record does not encode, kept as a structured clone (`shape` is null). */
-    public raw: LeadState | undefined,
   ) {}
 
+  /** The lead kept as a clone, if it is one. */
+  get raw(): LeadState | undefined {
+    return this.form instanceof Shape ? undefined : this.form;
+  }
+
   get score(): number {
-    return this.raw ? this.raw.score : (this.nums[SCORE] as number);
+    return this.form instanceof Shape ? (this.nums[SCORE] as number) : this.form.score;
   }
 }
 
@@ -102,20 +143,23 @@ export type Prepared = Shape | LeadState;
  */
 export class LeadCodec {
   readonly #shapes = new Map<string, Shape>();
+  /** Stage transitions, shared with the store's audit logs. */
+  readonly transitions = new Transitions();
   /** Shapes new leads had, tried first for the next new lead. */
   readonly #roots: Shape[] = [];
 
   /**
-   * Checks `lead` and finds its shape; a lead the record cannot encode is cloned. Throws (before
-   * anything is written) only when a lead is not plain data that can be cloned.
+   * Checks `lead` (committed to tenant `tenantId`) and finds its shape; a lead the record cannot
+   * encode is cloned. Throws (before anything is written) only when a lead is not plain data that
+   * can be cloned.
    *
    * A lead's shape changes as it sees new signals, so the shapes each shape changed to are kept
    * with it and tried before a new one is built and interned (building the key of the intern table
    * for every changed lead was a microsecond per event).
    */
-  prepare(lead: LeadState, previous: LeadRecord | undefined, fromEngine = false): Prepared {
-    if (!fromEngine && !plainLeadFields(lead)) return cloneLead(lead);
-    const from = previous?.shape;
+  prepare(lead: LeadState, previous: LeadRecord | undefined, tenantId: string, fromEngine = false): Prepared {
+    if ((!fromEngine && !plainLeadFields(lead)) || lead.tenantId !== tenantId) return cloneLead(lead);
+    const from = previous?.form instanceof Shape ? previous.form : undefined;
     const candidates = from ? from.next : this.#roots;
     if (from && fitsShape(lead, from)) return from;
     for (const candidate of candidates) if (fitsShape(lead, candidate)) return candidate;
@@ -133,14 +177,17 @@ export class LeadCodec {
     return interned;
   }
 
-  /** Writes a prepared lead into `into` (updated in place) or a new record. */
-  write(lead: LeadState, prepared: Prepared, into: LeadRecord | undefined): LeadRecord {
+  /**
+   * Writes a prepared lead into `into` (updated in place) or a new record. A new record keeps
+   * `subjectRef` (a string equal to the lead's) rather than the lead's own string, so the leads of
+   * one person share one.
+   */
+  write(lead: LeadState, prepared: Prepared, into: LeadRecord | undefined, subjectRef: string = lead.subjectRef): LeadRecord {
     if (!(prepared instanceof Shape)) {
       const raw = prepared;
       // A clone may lack any field (it did not fit the record): nothing here may assume one.
-      if (!into) return new LeadRecord(raw.id, raw.tenantId, raw.subjectRef, raw.targetId, raw.version, raw.stage, raw.tier, cursorIdOf(raw), null, NO_NUMS, NO_STRS, 0, raw.routes, raw.delivered, raw.assignments, raw);
-      into.shape = null;
-      into.raw = raw;
+      if (!into) return new LeadRecord(raw.id, raw.subjectRef, raw.targetId, raw.version, raw.stage, raw.tier, cursorIdOf(raw), raw, NO_NUMS, NO_STRS, raw.routes, raw.delivered, raw.assignments);
+      into.form = raw;
       into.nums = NO_NUMS;
       into.strs = NO_STRS;
       setHeader(into, raw);
@@ -157,21 +204,19 @@ export class LeadCodec {
       if (state.window) windows += 1 + 2 * state.window.length;
     }
     const numCount = shape.fixedNums + windows + history;
-    const strCount = shape.buckets + 4 * history;
+    const strCount = shape.buckets + 2 * history;
     // Same sizes: overwrite the arrays in place (no allocation that would outlive the event).
     const nums = into && into.nums.length === numCount ? into.nums : new Array<number>(numCount);
-    const strs = into && into.strs.length === strCount ? into.strs : strCount === 0 ? NO_STRS : new Array<string | null | undefined>(strCount);
-    fillNums(lead, shape, nums, strs);
+    const strs = into && into.strs.length === strCount ? into.strs : strCount === 0 ? NO_STRS : new Array<Transition | string | null | undefined>(strCount);
+    fillNums(lead, shape, nums, strs, this.transitions);
     const routes = frozen(lead.routes);
     const delivered = frozen(lead.delivered);
     const assignments = frozenAssignments(lead.assignments);
-    if (!into) return new LeadRecord(lead.id, lead.tenantId, lead.subjectRef, lead.targetId, lead.version, lead.stage, lead.tier, lead.cursor.id, shape, nums, strs, history, routes, delivered, assignments, undefined);
+    if (!into) return new LeadRecord(lead.id, subjectRef, lead.targetId, lead.version, lead.stage, lead.tier, lead.cursor.id, shape, nums, strs, routes, delivered, assignments);
     setHeader(into, lead);
-    into.shape = shape;
-    into.raw = undefined;
+    into.form = shape;
     into.nums = nums;
     into.strs = strs;
-    into.history = history;
     into.routes = routes;
     into.delivered = delivered;
     into.assignments = assignments;
@@ -182,12 +227,12 @@ export class LeadCodec {
 const MAX_SHAPES = 10_000;
 const MAX_NEXT = 16;
 const NO_NUMS: number[] = Object.freeze([]) as unknown as number[];
-const NO_STRS: Array<string | null | undefined> = Object.freeze([]) as unknown as Array<string | null | undefined>;
+const NO_STRS: Array<Transition | string | null | undefined> = Object.freeze([]) as unknown as Array<Transition | string | null | undefined>;
 
+/** Sets the record's fields from a lead written over it: the same id, so `id` and `subjectRef` keep the record's own strings when they are equal. */
 function setHeader(r: LeadRecord, lead: LeadState): void {
-  r.id = lead.id;
-  r.tenantId = lead.tenantId;
-  r.subjectRef = lead.subjectRef;
+  if (r.id !== lead.id) r.id = lead.id;
+  if (r.subjectRef !== lead.subjectRef) r.subjectRef = lead.subjectRef;
   r.targetId = lead.targetId;
   r.version = lead.version;
   r.stage = lead.stage;
@@ -199,10 +244,13 @@ function cursorIdOf(lead: LeadState): string {
   return (lead.cursor as { id?: string } | undefined)?.id ?? '';
 }
 
-/** Builds a fresh `LeadState` from a record. Nothing of the result is shared with the store but the frozen route lists. */
-export function readLead(r: LeadRecord): LeadState {
-  if (r.raw) return structuredClone(r.raw);
-  const shape = r.shape as Shape;
+/**
+ * Builds a fresh `LeadState` from a record of tenant `tenantId`. Nothing of the result is shared
+ * with the store but the frozen route lists.
+ */
+export function readLead(r: LeadRecord, tenantId: string): LeadState {
+  const shape = r.form;
+  if (!(shape instanceof Shape)) return structuredClone(shape);
   const nums = r.nums;
   const strs = r.strs;
   let n = HEAD;
@@ -229,14 +277,16 @@ export function readLead(r: LeadRecord): LeadState {
     }
     signals[shape.signals[s] as string] = state;
   }
-  const stageHistory: StageTransition[] = new Array(r.history);
-  for (let h = 0; h < r.history; h++, b += 4) {
-    const t: StageTransition = { from: strs[b] as string | null, to: strs[b + 1] as string, at: nums[n++] as number, cause: strs[b + 2] as string };
-    const eventId = strs[b + 3];
+  const history = (strs.length - b) / 2;
+  const stageHistory: StageTransition[] = new Array(history);
+  for (let h = 0; h < history; h++, b += 2) {
+    const move = strs[b] as Transition;
+    const t: StageTransition = { from: move.from, to: move.to, at: nums[n++] as number, cause: move.cause };
+    const eventId = strs[b + 1];
     if (eventId !== undefined) t.eventId = eventId as string;
     stageHistory[h] = t;
   }
-  const { id, tenantId, subjectRef, targetId, version, stage, tier, routes, delivered, assignments } = r;
+  const { id, subjectRef, targetId, version, stage, tier, routes, delivered, assignments } = r;
   const score = nums[SCORE] as number;
   const breakdown = { sources, components: breakdownComponents };
   const firstSeenAt = nums[FIRST_SEEN] as number;
@@ -251,7 +301,7 @@ export function readLead(r: LeadRecord): LeadState {
     : { id, tenantId, subjectRef, targetId, version, score, components, breakdown, counts, firstSeenAt, lastSeenAt, cursor, stage, tier, stageHistory, routes, delivered, assignments, scoring, createdAt, updatedAt };
 }
 
-function fillNums(lead: LeadState, shape: Shape, nums: number[], strs: Array<string | null | undefined>): void {
+function fillNums(lead: LeadState, shape: Shape, nums: number[], strs: Array<Transition | string | null | undefined>, transitions: Transitions): void {
   nums[SCORE] = lead.score;
   nums[FIRST_SEEN] = lead.firstSeenAt;
   nums[LAST_SEEN] = lead.lastSeenAt;
@@ -280,9 +330,9 @@ function fillNums(lead: LeadState, shape: Shape, nums: number[], strs: Array<str
   }
   for (const t of lead.stageHistory) {
     nums[n++] = t.at;
-    strs[b++] = t.from;
-    strs[b++] = t.to;
-    strs[b++] = t.cause;
+    // A record updated in place usually holds this transition already: compared, not looked up again.
+    const held = strs[b];
+    strs[b++] = held instanceof Transition && held.from === t.from && held.to === t.to && held.cause === t.cause ? held : transitions.get(t.from, t.to, t.cause);
     strs[b++] = t.eventId;
   }
 }

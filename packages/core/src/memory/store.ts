@@ -102,7 +102,7 @@ export class MemoryStore implements Store {
     const fromEngine = (batch as { [ENGINE_LEADS]?: boolean })[ENGINE_LEADS] === true;
     for (let i = 0; i < batch.leads.length; i++) {
       const { lead } = batch.leads[i] as CommitBatch['leads'][number];
-      prepared[i] = this.#codec.prepare(lead, existing?.leads.get(lead.id), fromEngine);
+      prepared[i] = this.#codec.prepare(lead, existing?.leads.get(lead.id), tenantId, fromEngine);
     }
 
     // 2. Apply.
@@ -117,7 +117,9 @@ export class MemoryStore implements Store {
       if (record) this.#codec.write(lead, prepared[i] as Prepared, record);
       else {
         if (t.sortedLeadIds !== null) t.sortedLeadIds = null;
-        t.leads.set(lead.id, this.#codec.write(lead, prepared[i] as Prepared, undefined));
+        // The person's leads share the subject id string their timeline keeps (each event brings its own copy).
+        const subjectRef = t.timelines.get(lead.subjectRef)?.subjectRef;
+        t.leads.set(lead.id, this.#codec.write(lead, prepared[i] as Prepared, undefined, subjectRef));
       }
     }
     if (batch.deleteLeads) {
@@ -133,7 +135,7 @@ export class MemoryStore implements Store {
       this.#open.set(effect.id, slot);
       t.effects.set(effect.id, slot);
     }
-    if (batch.audit) for (const entry of batch.audit) t.audit.push(entry);
+    if (batch.audit) for (const entry of batch.audit) t.audit.push(entry, entry.leadId === undefined ? undefined : t.leads.get(entry.leadId));
     if (batch.aliases) for (const { anonymousId, subjectId } of batch.aliases) moveAlias(t, anonymousId, subjectId);
     if (batch.profiles) for (const profile of batch.profiles) t.profiles.set(profile.subjectId, profile);
     if (batch.counters) for (const { key, delta } of batch.counters) t.counters.set(key, (t.counters.get(key) ?? 0) + delta);
@@ -152,7 +154,7 @@ export class MemoryStore implements Store {
   async getLead(tenantId: string, leadId: string): Promise<LeadState | undefined> {
     this.#assertOpen();
     const record = this.#tenants.get(tenantId)?.leads.get(leadId);
-    return record ? readLead(record) : undefined;
+    return record ? readLead(record, tenantId) : undefined;
   }
 
   /** {@inheritDoc Store.getLeads} */
@@ -163,7 +165,7 @@ export class MemoryStore implements Store {
     if (leads) {
       for (const id of leadIds) {
         const record = leads.get(id);
-        if (record) found.set(id, readLead(record));
+        if (record) found.set(id, readLead(record, tenantId));
       }
     }
     return found;
@@ -182,7 +184,7 @@ export class MemoryStore implements Store {
       const record = t.leads.get(ids[i] as string) as LeadRecord;
       if (!matches(record, filter)) continue;
       if (out.length === limit) return { leads: out, next: encodeCursor((out[limit - 1] as LeadState).id) };
-      out.push(readLead(record));
+      out.push(readLead(record, tenantId));
     }
     return { leads: out };
   }
@@ -325,7 +327,7 @@ export class MemoryStore implements Store {
       profiles: new Map(),
       counters: new Map(),
       effects: new Map(),
-      audit: new AuditLog(tenantId),
+      audit: new AuditLog(tenantId, this.#codec.transitions),
     };
     this.#tenants.set(tenantId, t);
     return t;

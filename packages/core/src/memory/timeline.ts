@@ -30,7 +30,8 @@ export class Timeline {
 
   constructor(
     private readonly tenantId: string,
-    private readonly subjectRef: string,
+    /** The subject's id; the store's leads of this subject share this very string. */
+    readonly subjectRef: string,
   ) {}
 
   get length(): number {

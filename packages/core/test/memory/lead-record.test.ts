@@ -126,6 +126,8 @@ describe('memory store lead records', () => {
       makeLead({ tenantId: 't', id: 'nested', scoring: { signals: { view: { value: 1, extra: [1, 2] } as SignalState } } }),
       makeLead({ tenantId: 't', id: 'history', stageHistory: [{ from: null, to: 'new', at: 1, cause: 'created', eventId: undefined }] }),
       { ...makeLead({ tenantId: 't', id: 'undefined-target' }), targetId: undefined },
+      // Committed to tenant "t" but naming another: the record does not keep a tenant id of its own.
+      makeLead({ tenantId: 'other', id: 'foreign-tenant' }),
       bare(),
     ];
     const store = new MemoryStore();

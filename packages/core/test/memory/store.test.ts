@@ -51,6 +51,23 @@ describe('MemoryStore specifics', () => {
     expect(await store.listAudit('t', { action: 'lead.stage_changed', limit: 2 })).toStrictEqual([entries[0], entries[2]]);
   });
 
+  it('keeps long audit logs exactly across column chunks, and past the table of shared transitions', async () => {
+    const store = new MemoryStore();
+    // 10,050 distinct causes: more transitions than the log shares (the rest are kept as committed),
+    // and three chunks of columns; every seventh entry is of another kind.
+    const entries = Array.from({ length: 10_050 }, (_, i) =>
+      i % 7 === 3
+        ? makeAudit({ tenantId: 't', action: 'subject.identified', leadId: `l${i}`, data: { i } })
+        : { tenantId: 't', at: 1_000 + i, action: 'lead.stage_changed', leadId: `l${i % 50}`, subjectRef: `s${i % 50}`, data: { from: i % 2 ? null : 'new', to: 'engaged', cause: `rule-${i}`, eventId: i % 5 ? `e${i}` : undefined, occurredAt: i / 3 } },
+    );
+    for (let i = 0; i < entries.length; i += 1000) await store.commit(makeBatch('t', { audit: entries.slice(i, i + 1000) }));
+    const all = await store.listAudit('t');
+    expect(all).toStrictEqual(entries);
+    expect(JSON.stringify(all)).toBe(JSON.stringify(entries));
+    expect(await store.listAudit('t', { leadId: 'l7' })).toStrictEqual(entries.filter((e) => e.leadId === 'l7'));
+    expect(await store.listAudit('t', { action: 'subject.identified' })).toStrictEqual(entries.filter((e) => e.action === 'subject.identified'));
+  });
+
   it('keeps the usual event in columns and rebuilds it exactly, in (occurredAt, id) order, any other event as committed', async () => {
     const store = new MemoryStore();
     const empty = Object.freeze({});
