@@ -464,7 +464,8 @@ export class Engine extends EventEmitter<Listeners> {
       routed.push(r);
       effects.push({
         kind: 'delivery',
-        id: `dlv:${lead.tenantId}:${lead.id}:${r.ownerId}:${r.eventId}`,
+        // One flat string (a template literal kept a chain of four cons strings, ~100 bytes more per effect).
+        id: ['dlv', lead.tenantId, lead.id, r.ownerId, r.eventId].join(':'),
         tenantId: lead.tenantId,
         leadId: lead.id,
         ownerId: r.ownerId,

@@ -5,9 +5,11 @@
  * Why: a `LeadState` is about fifteen small objects (components, breakdown, counts, cursor,
  * stage history, scoring state…) and a dozen boxed numbers: kept as is, ~1.2 KB per lead at a
  * million leads, and every event's new graph lived on until the lead's next event, so the
- * garbage collector copied and promoted it. A record keeps the numbers unboxed in one array and
- * shares the key lists of its records with every lead of the same structure (~0.5 KB), and the
- * next commit updates it in place. The price: a read builds a fresh `LeadState` and a commit
+ * garbage collector copied and promoted it. A record keeps its numbers unboxed and its stage
+ * transitions' strings in two blocks of the store's slabs (`slab.ts`: no array object per lead),
+ * shares the key lists of its records with every lead of the same structure and its transitions'
+ * `(from, to, cause)` with every lead that made the same move (~0.45 KB in all, with the record
+ * object), and the next commit updates it in place. The price: a read builds a fresh `LeadState` and a commit
  * checks the lead and copies it into the record, 1–2 µs per event together (profiled), repaid by
  * less garbage collection: the same-machine A/B in BENCHMARKS.md measured the pipeline's
  * throughput unchanged within noise and 47% less heap per lead.
@@ -18,6 +20,7 @@
  * @module
  */
 import type { LeadState, RouteRecord, SignalState, StageTransition } from '../types.js';
+import { chunkOf, offsetOf, Slab } from './slab.js';
 
 /** The key lists of a lead's records, shared by every record with the same structure. */
 class Shape {
@@ -33,6 +36,8 @@ class Shape {
     readonly fixedNums: number,
     /** How many entries of `strs` the signals' buckets take. */
     readonly buckets: number,
+    /** True when a signal has a `window` (its length is then read from `nums`). */
+    readonly windows: boolean,
   ) {}
 
   /** Shapes leads of this shape changed to (a new count, a new signal…): tried first next time. */
@@ -90,10 +95,10 @@ const HEAD = 6;
 
 /**
  * A stored lead. Strings, the version and the route lists are fields; every other number is in
- * `nums` (a packed array of doubles: no boxing), laid out as HEAD, then the values of
+ * its `nums` block of the codec's number slab (unboxed doubles, see `slab.ts`), laid out as HEAD, then the values of
  * `components`, `counts`, `breakdown.sources`, `breakdown.components` in the shape's key order,
  * then each signal's state keys in order (`window` as its length then its pairs), then each stage
- * transition's time. `strs` holds each signal's bucket, then per stage transition its shared
+ * transition's time. Its `strs` block (of the reference slab) holds each signal's bucket, then per stage transition its shared
  * {@link Transition} and its eventId. The tenant id is not kept: the store keeps leads per tenant,
  * and a lead whose `tenantId` is not its tenant's is kept as a clone.
  */
@@ -108,8 +113,12 @@ export class LeadRecord {
     public cursorId: string,
     /** The shape of `nums` and `strs`, or, for a lead of a shape the record does not encode, its structured clone. */
     public form: Shape | LeadState,
-    public nums: number[],
-    public strs: Array<Transition | string | null | undefined>,
+    /** Ref of the numbers block (see `slab.ts`); unused for a clone. */
+    public nums: number,
+    /** Ref of the references block; -1 when it would be empty or for a clone. */
+    public strs: number,
+    /** Stage transitions: the blocks' sizes follow from it and the shape. */
+    public history: number,
     public routes: RouteRecord[],
     public delivered: LeadState['delivered'],
     public assignments: Record<string, string[]>,
@@ -120,9 +129,6 @@ export class LeadRecord {
     return this.form instanceof Shape ? undefined : this.form;
   }
 
-  get score(): number {
-    return this.form instanceof Shape ? (this.nums[SCORE] as number) : this.form.score;
-  }
 }
 
 /**
@@ -145,6 +151,9 @@ export class LeadCodec {
   readonly #shapes = new Map<string, Shape>();
   /** Stage transitions, shared with the store's audit logs. */
   readonly transitions = new Transitions();
+  /** Every record's numbers and references (see `slab.ts`). */
+  readonly #nums = new Slab<number>((size) => new Array<number>(size).fill(0));
+  readonly #strs = new Slab<Ref>((size) => new Array<Ref>(size).fill(undefined));
   /** Shapes new leads had, tried first for the next new lead. */
   readonly #roots: Shape[] = [];
 
@@ -186,10 +195,9 @@ export class LeadCodec {
     if (!(prepared instanceof Shape)) {
       const raw = prepared;
       // A clone may lack any field (it did not fit the record): nothing here may assume one.
-      if (!into) return new LeadRecord(raw.id, raw.subjectRef, raw.targetId, raw.version, raw.stage, raw.tier, cursorIdOf(raw), raw, NO_NUMS, NO_STRS, raw.routes, raw.delivered, raw.assignments);
+      if (!into) return new LeadRecord(raw.id, raw.subjectRef, raw.targetId, raw.version, raw.stage, raw.tier, cursorIdOf(raw), raw, 0, -1, 0, raw.routes, raw.delivered, raw.assignments);
+      this.release(into);
       into.form = raw;
-      into.nums = NO_NUMS;
-      into.strs = NO_STRS;
       setHeader(into, raw);
       into.routes = raw.routes;
       into.delivered = raw.delivered;
@@ -205,29 +213,85 @@ export class LeadCodec {
     }
     const numCount = shape.fixedNums + windows + history;
     const strCount = shape.buckets + 2 * history;
-    // Same sizes: overwrite the arrays in place (no allocation that would outlive the event).
-    const nums = into && into.nums.length === numCount ? into.nums : new Array<number>(numCount);
-    const strs = into && into.strs.length === strCount ? into.strs : strCount === 0 ? NO_STRS : new Array<Transition | string | null | undefined>(strCount);
-    fillNums(lead, shape, nums, strs, this.transitions);
+    // Same sizes: overwrite the blocks in place; otherwise the old blocks go back to the slabs.
+    let nums: number;
+    let strs: number;
+    if (into && into.form instanceof Shape && this.#numCount(into) === numCount && into.form.buckets + 2 * into.history === strCount) {
+      nums = into.nums;
+      strs = into.strs;
+    } else {
+      if (into) this.release(into);
+      nums = this.#nums.alloc(numCount);
+      strs = strCount === 0 ? -1 : this.#strs.alloc(strCount);
+    }
+    fillNums(lead, shape, this.#nums.chunks[chunkOf(nums)] as number[], offsetOf(nums), strs < 0 ? NO_REFS : (this.#strs.chunks[chunkOf(strs)] as Ref[]), offsetOf(strs), this.transitions);
     const routes = frozen(lead.routes);
     const delivered = frozen(lead.delivered);
     const assignments = frozenAssignments(lead.assignments);
-    if (!into) return new LeadRecord(lead.id, subjectRef, lead.targetId, lead.version, lead.stage, lead.tier, lead.cursor.id, shape, nums, strs, routes, delivered, assignments);
+    if (!into) return new LeadRecord(lead.id, subjectRef, lead.targetId, lead.version, lead.stage, lead.tier, lead.cursor.id, shape, nums, strs, history, routes, delivered, assignments);
     setHeader(into, lead);
     into.form = shape;
     into.nums = nums;
     into.strs = strs;
+    into.history = history;
     into.routes = routes;
     into.delivered = delivered;
     into.assignments = assignments;
     return into;
   }
+
+  /** Gives a record's blocks back to the slabs (a deleted lead, or one whose blocks change size). */
+  release(r: LeadRecord): void {
+    if (!(r.form instanceof Shape)) return;
+    this.#nums.free(r.nums, this.#numCount(r));
+    if (r.strs >= 0) this.#strs.free(r.strs, r.form.buckets + 2 * r.history);
+    r.strs = -1;
+  }
+
+  /** The lead's score (what `listLeads`' `minScore` filter reads). */
+  score(r: LeadRecord): number {
+    const shape = r.form;
+    if (!(shape instanceof Shape)) return shape.score;
+    return (this.#nums.chunks[chunkOf(r.nums)] as number[])[offsetOf(r.nums) + SCORE] as number;
+  }
+
+  /**
+   * Builds a fresh `LeadState` from a record of tenant `tenantId`. Nothing of the result is shared
+   * with the store but the frozen route lists.
+   */
+  read(r: LeadRecord, tenantId: string): LeadState {
+    const shape = r.form;
+    if (!(shape instanceof Shape)) return structuredClone(shape);
+    return readShaped(r, shape, tenantId, this.#nums.chunks[chunkOf(r.nums)] as number[], offsetOf(r.nums), r.strs < 0 ? NO_REFS : (this.#strs.chunks[chunkOf(r.strs)] as Ref[]), offsetOf(r.strs));
+  }
+
+  /** Size of a shaped record's numbers block: fixed by its shape, plus its windows' entries and stage history. */
+  #numCount(r: LeadRecord): number {
+    const shape = r.form as Shape;
+    let count = shape.fixedNums + r.history;
+    if (!shape.windows) return count;
+    const nums = this.#nums.chunks[chunkOf(r.nums)] as number[];
+    let n = offsetOf(r.nums) + HEAD + shape.components.length + shape.counts.length + shape.sources.length + shape.breakdownComponents.length;
+    for (const keys of shape.signalKeys) {
+      for (const key of keys) {
+        if (key === 'bucket') continue;
+        if (key === 'window') {
+          const length = nums[n] as number;
+          count += 1 + 2 * length;
+          n += 1 + 2 * length;
+        } else n++;
+      }
+    }
+    return count;
+  }
 }
+
+/** What a records' references block holds. */
+type Ref = Transition | string | null | undefined;
 
 const MAX_SHAPES = 10_000;
 const MAX_NEXT = 16;
-const NO_NUMS: number[] = Object.freeze([]) as unknown as number[];
-const NO_STRS: Array<Transition | string | null | undefined> = Object.freeze([]) as unknown as Array<Transition | string | null | undefined>;
+const NO_REFS: Ref[] = Object.freeze([]) as unknown as Ref[];
 
 /** Sets the record's fields from a lead written over it: the same id, so `id` and `subjectRef` keep the record's own strings when they are equal. */
 function setHeader(r: LeadRecord, lead: LeadState): void {
@@ -244,16 +308,9 @@ function cursorIdOf(lead: LeadState): string {
   return (lead.cursor as { id?: string } | undefined)?.id ?? '';
 }
 
-/**
- * Builds a fresh `LeadState` from a record of tenant `tenantId`. Nothing of the result is shared
- * with the store but the frozen route lists.
- */
-export function readLead(r: LeadRecord, tenantId: string): LeadState {
-  const shape = r.form;
-  if (!(shape instanceof Shape)) return structuredClone(shape);
-  const nums = r.nums;
-  const strs = r.strs;
-  let n = HEAD;
+/** {@link LeadCodec.read} for a shaped record whose blocks start at `nums[n0]` and `strs[b0]`. */
+function readShaped(r: LeadRecord, shape: Shape, tenantId: string, nums: number[], n0: number, strs: Ref[], b0: number): LeadState {
+  let n = n0 + HEAD;
   const components: Record<string, number> = {};
   for (const k of shape.components) components[k] = nums[n++] as number;
   const counts: Record<string, number> = {};
@@ -263,7 +320,7 @@ export function readLead(r: LeadRecord, tenantId: string): LeadState {
   const breakdownComponents: Record<string, number> = {};
   for (const k of shape.breakdownComponents) breakdownComponents[k] = nums[n++] as number;
   const signals: Record<string, SignalState> = {};
-  let b = 0;
+  let b = b0;
   for (let s = 0; s < shape.signals.length; s++) {
     const state = {} as SignalState;
     for (const key of shape.signalKeys[s] as readonly SignalKey[]) {
@@ -277,7 +334,7 @@ export function readLead(r: LeadRecord, tenantId: string): LeadState {
     }
     signals[shape.signals[s] as string] = state;
   }
-  const history = (strs.length - b) / 2;
+  const history = r.history;
   const stageHistory: StageTransition[] = new Array(history);
   for (let h = 0; h < history; h++, b += 2) {
     const move = strs[b] as Transition;
@@ -287,33 +344,34 @@ export function readLead(r: LeadRecord, tenantId: string): LeadState {
     stageHistory[h] = t;
   }
   const { id, subjectRef, targetId, version, stage, tier, routes, delivered, assignments } = r;
-  const score = nums[SCORE] as number;
+  const score = nums[n0 + SCORE] as number;
   const breakdown = { sources, components: breakdownComponents };
-  const firstSeenAt = nums[FIRST_SEEN] as number;
-  const lastSeenAt = nums[LAST_SEEN] as number;
-  const cursor = { occurredAt: nums[CURSOR_AT] as number, id: r.cursorId };
+  const firstSeenAt = nums[n0 + FIRST_SEEN] as number;
+  const lastSeenAt = nums[n0 + LAST_SEEN] as number;
+  const cursor = { occurredAt: nums[n0 + CURSOR_AT] as number, id: r.cursorId };
   const scoring = { signals };
-  const createdAt = nums[CREATED] as number;
-  const updatedAt = nums[UPDATED] as number;
+  const createdAt = nums[n0 + CREATED] as number;
+  const updatedAt = nums[n0 + UPDATED] as number;
   // The engine's key order (targetId after subjectRef), so read and newly built leads share a hidden class.
   return targetId === undefined
     ? { id, tenantId, subjectRef, version, score, components, breakdown, counts, firstSeenAt, lastSeenAt, cursor, stage, tier, stageHistory, routes, delivered, assignments, scoring, createdAt, updatedAt }
     : { id, tenantId, subjectRef, targetId, version, score, components, breakdown, counts, firstSeenAt, lastSeenAt, cursor, stage, tier, stageHistory, routes, delivered, assignments, scoring, createdAt, updatedAt };
 }
 
-function fillNums(lead: LeadState, shape: Shape, nums: number[], strs: Array<Transition | string | null | undefined>, transitions: Transitions): void {
-  nums[SCORE] = lead.score;
-  nums[FIRST_SEEN] = lead.firstSeenAt;
-  nums[LAST_SEEN] = lead.lastSeenAt;
-  nums[CURSOR_AT] = lead.cursor.occurredAt;
-  nums[CREATED] = lead.createdAt;
-  nums[UPDATED] = lead.updatedAt;
-  let n = HEAD;
+/** Writes a lead into its blocks, which start at `nums[n0]` and `strs[b0]`. */
+function fillNums(lead: LeadState, shape: Shape, nums: number[], n0: number, strs: Ref[], b0: number, transitions: Transitions): void {
+  nums[n0 + SCORE] = lead.score;
+  nums[n0 + FIRST_SEEN] = lead.firstSeenAt;
+  nums[n0 + LAST_SEEN] = lead.lastSeenAt;
+  nums[n0 + CURSOR_AT] = lead.cursor.occurredAt;
+  nums[n0 + CREATED] = lead.createdAt;
+  nums[n0 + UPDATED] = lead.updatedAt;
+  let n = n0 + HEAD;
   for (const k in lead.components) nums[n++] = lead.components[k] as number;
   for (const k in lead.counts) nums[n++] = lead.counts[k] as number;
   for (const k in lead.breakdown.sources) nums[n++] = lead.breakdown.sources[k] as number;
   for (const k in lead.breakdown.components) nums[n++] = lead.breakdown.components[k] as number;
-  let b = 0;
+  let b = b0;
   for (let s = 0; s < shape.signals.length; s++) {
     const state = lead.scoring.signals[shape.signals[s] as string] as SignalState;
     for (const key of shape.signalKeys[s] as readonly SignalKey[]) {
@@ -509,7 +567,7 @@ function shapeOf(lead: LeadState): Shape | undefined {
     signals.push(name);
     signalKeys.push(keys);
   }
-  return new Shape(components, counts, sources, breakdownComponents, signals, signalKeys, fixedNums, buckets);
+  return new Shape(components, counts, sources, breakdownComponents, signals, signalKeys, fixedNums, buckets, signalKeys.some((keys) => keys.includes('window')));
 }
 
 function numberKeys(record: Record<string, unknown>): string[] | undefined {

@@ -8,7 +8,7 @@ import { ConflictError, LeadpipeError, NotFoundError } from '../errors.js';
 import type { AuditEntry, LeadState, OutboxEntry, OutboxStatus, Profile, StoredEvent } from '../types.js';
 import { AuditLog } from './audit-log.js';
 import { Timeline } from './timeline.js';
-import { ENGINE_LEADS, LeadCodec, readLead, type LeadRecord, type Prepared } from './lead-record.js';
+import { ENGINE_LEADS, LeadCodec, type LeadRecord, type Prepared } from './lead-record.js';
 
 /** One tenant's data. Every lookup goes tenant first, so tenants cannot see each other. */
 interface TenantData {
@@ -45,7 +45,7 @@ const DEFAULT_LIST_LIMIT = 100;
  * `timeline.ts` and `audit-log.ts`). Once committed they belong to the store, and both sides treat
  * them as immutable (the store itself never mutates them; moving events to a subject and outbox
  * state changes replace objects with shallow copies). Leads are kept in a compact form instead
- * (see `lead-record.ts`: about 0.7 KB less per lead, and fewer objects for the garbage collector
+ * (see `lead-record.ts`: about 0.8 KB less per lead, and fewer objects for the garbage collector
  * to trace) and **every lead read is a fresh `LeadState`**
  * that the caller may change freely; only its `routes`, `delivered` and `assignments` lists are
  * shared between reads, and frozen. Like every store, it keeps a lead's data — its own
@@ -86,7 +86,8 @@ export class MemoryStore implements Store {
   readonly #outbox = new Map<string, OutboxSlot>();
   /** The entries not yet `done` or `dead`: the only ones a claim looks at. */
   readonly #open = new Map<string, OutboxSlot>();
-  readonly #codec = new LeadCodec();
+  /** Lead shapes, shared transitions and the slabs every lead record's data is in. */
+  #codec = new LeadCodec();
   #closed = false;
 
   /** {@inheritDoc Store.commit} */
@@ -124,7 +125,11 @@ export class MemoryStore implements Store {
     }
     if (batch.deleteLeads) {
       for (const { id } of batch.deleteLeads) {
-        if (t.leads.delete(id)) t.sortedLeadIds = null;
+        const record = t.leads.get(id);
+        if (!record) continue;
+        this.#codec.release(record);
+        t.leads.delete(id);
+        t.sortedLeadIds = null;
       }
     }
     for (const effect of batch.effects) {
@@ -154,7 +159,7 @@ export class MemoryStore implements Store {
   async getLead(tenantId: string, leadId: string): Promise<LeadState | undefined> {
     this.#assertOpen();
     const record = this.#tenants.get(tenantId)?.leads.get(leadId);
-    return record ? readLead(record, tenantId) : undefined;
+    return record ? this.#codec.read(record, tenantId) : undefined;
   }
 
   /** {@inheritDoc Store.getLeads} */
@@ -165,7 +170,7 @@ export class MemoryStore implements Store {
     if (leads) {
       for (const id of leadIds) {
         const record = leads.get(id);
-        if (record) found.set(id, readLead(record, tenantId));
+        if (record) found.set(id, this.#codec.read(record, tenantId));
       }
     }
     return found;
@@ -182,9 +187,9 @@ export class MemoryStore implements Store {
     const out: LeadState[] = [];
     for (let i = after === undefined ? 0 : upperBound(ids, after); i < ids.length; i++) {
       const record = t.leads.get(ids[i] as string) as LeadRecord;
-      if (!matches(record, filter)) continue;
+      if (!matches(record, filter, this.#codec)) continue;
       if (out.length === limit) return { leads: out, next: encodeCursor((out[limit - 1] as LeadState).id) };
-      out.push(readLead(record, tenantId));
+      out.push(this.#codec.read(record, tenantId));
     }
     return { leads: out };
   }
@@ -308,6 +313,7 @@ export class MemoryStore implements Store {
     this.#tenants.clear();
     this.#outbox.clear();
     this.#open.clear();
+    this.#codec = new LeadCodec();
   }
 
   #assertOpen(): void {
@@ -425,14 +431,14 @@ function upperBound(ids: readonly string[], after: string): number {
   return lo;
 }
 
-function matches(record: LeadRecord, f: LeadFilter): boolean {
+function matches(record: LeadRecord, f: LeadFilter, codec: LeadCodec): boolean {
   // A lead kept as a clone (see lead-record.ts) may lack any field: read it defensively.
   const lead = record.raw ?? record;
   if (f.stage !== undefined && lead.stage !== f.stage) return false;
   if (f.tier !== undefined && lead.tier !== f.tier) return false;
   if (f.subjectRef !== undefined && lead.subjectRef !== f.subjectRef) return false;
   if (f.targetId !== undefined && lead.targetId !== f.targetId) return false;
-  if (f.minScore !== undefined && !(lead.score >= f.minScore)) return false;
+  if (f.minScore !== undefined && !(codec.score(record) >= f.minScore)) return false;
   if (f.ownerId !== undefined && !(Array.isArray(lead.routes) && lead.routes.some((r) => r?.ownerId === f.ownerId))) return false;
   return true;
 }

@@ -96,6 +96,46 @@ describe('memory store lead records', () => {
     );
   });
 
+  it('many leads written, rewritten in other shapes and sizes, deleted and created again all read back as last committed (their blocks are reused)', async () => {
+    const ids = ['a', 'b', 'c', 'd'];
+    const step = fc.record({ id: fc.constantFrom(...ids), lead, remove: fc.boolean() }, { noNullPrototype: true });
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 12 }), async (steps) => {
+        const store = new MemoryStore();
+        const model = new Map<string, LeadState>();
+        for (const { id, lead: generated, remove } of steps) {
+          const previous = model.get(id);
+          if (remove && previous) {
+            await store.commit(makeBatch('t', { deleteLeads: [{ id, expectedVersion: previous.version }] }));
+            model.delete(id);
+          } else {
+            const next = { ...generated, id, version: (previous?.version ?? 0) + 1 };
+            await commitLead(store, next, previous ? previous.version : null);
+            model.set(id, next);
+          }
+          for (const other of ids) expect(await store.getLead('t', other)).toStrictEqual(model.get(other));
+        }
+      }),
+      { numRuns: Math.ceil(RUNS / 4) },
+    );
+  });
+
+  it('keeps a lead whose numbers outgrow a slab chunk (a window of 40,000 entries), and its neighbours, exactly', async () => {
+    const store = new MemoryStore();
+    const window = Array.from({ length: 40_000 }, (_, i): [number, number] => [1_700_000_000_000 + i, i / 7]);
+    const big = makeLead({ tenantId: 't', id: 'big', scoring: { signals: { view: { value: 3, window } } } });
+    const small = makeLead({ tenantId: 't', id: 'small', counts: { view: 2 } });
+    await store.commit(makeBatch('t', { leads: [{ lead: small, expectedVersion: null }, { lead: big, expectedVersion: null }] }));
+    expect(await store.getLead('t', 'big')).toStrictEqual(big);
+    const shrunk = { ...big, version: 2, scoring: { signals: { view: { value: 1, window: window.slice(0, 2) } } } };
+    await commitLead(store, shrunk, 1);
+    const after = makeLead({ tenantId: 't', id: 'after', counts: { view: 5 } });
+    await commitLead(store, after, null);
+    expect(await store.getLead('t', 'big')).toStrictEqual(shrunk);
+    expect(await store.getLead('t', 'small')).toStrictEqual(small);
+    expect(await store.getLead('t', 'after')).toStrictEqual(after);
+  });
+
   it('reads are independent copies: changing one changes neither the store nor the next read', async () => {
     const store = new MemoryStore();
     const l = makeLead({ tenantId: 't', components: { a: 1 }, stageHistory: [{ from: null, to: 'new', at: 1, cause: 'created' }], scoring: { signals: { view: { value: 2, bucket: 'd1', inBucket: 1 } } } });
