@@ -8,23 +8,27 @@
  * block is a position: nothing per block but its contents, and a chunk of numbers is one object
  * the collector never looks inside.
  *
- * A block is addressed by a **ref**, `chunk · 2¹⁶ + offset`: a small integer (a record field holding
+ * Chunks start small (a store with a few leads takes a few kilobytes) and double up to {@link CHUNK}
+ * slots. A block is addressed by a **ref**, `chunk · 2¹⁶ + offset`: a small integer (a record field holding
  * it is not boxed) for the first 2¹⁵ chunks, 16 GB of slots, and a plain number past them. Blocks never straddle chunks; a block larger than a chunk gets a chunk
  * of its own (offset 0). Freed blocks are kept by size and handed out again to the next block of
  * that size; a freed block larger than a chunk releases its chunk.
  * @module
  */
 
-/** Slots per chunk. */
+/** Slots per chunk, at most: the spacing of refs. */
 export const CHUNK = 1 << 16;
+/** Slots of a slab's first chunk. */
+const FIRST_CHUNK = 256;
 
 /** Blocks of slots of type `T`. */
 export class Slab<T> {
   /** The chunks; the block at ref `r` starts at `chunks[chunkOf(r)][offsetOf(r)]`. */
   readonly chunks: T[][] = [];
-  /** The chunk blocks are being cut from, and how far (none yet: `used` is full). */
+  /** The chunk blocks are being cut from, its size, and how far (none yet: `used` is `size`). */
   #filling = -1;
-  #used = CHUNK;
+  #size = 0;
+  #used = 0;
   /** Freed blocks by size. */
   readonly #free = new Map<number, number[]>();
 
@@ -40,9 +44,10 @@ export class Slab<T> {
     const reuse = this.#free.get(size);
     if (reuse !== undefined && reuse.length > 0) return reuse.pop() as number;
     if (size > CHUNK) return this.#newChunk(size) * CHUNK;
-    if (this.#used + size > CHUNK) {
+    if (this.#used + size > this.#size) {
       // The rest of the chunk (smaller than this block) stays unused.
-      this.#filling = this.#newChunk(CHUNK);
+      this.#size = Math.min(CHUNK, Math.max(FIRST_CHUNK, 2 * this.#size, size));
+      this.#filling = this.#newChunk(this.#size);
       this.#used = 0;
     }
     const ref = this.#filling * CHUNK + this.#used;

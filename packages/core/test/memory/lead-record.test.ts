@@ -57,9 +57,12 @@ const lead: fc.Arbitrary<LeadState> = fc
     signals: fc.dictionary(key, signalState, { maxKeys: 4, noNullPrototype: true }),
     createdAt: num,
     updatedAt: num,
+    // The usual case: each route delivered once (the record rebuilds such a list instead of keeping it).
+    mirrorDelivered: fc.boolean(),
   })
   .map((g) => {
-    const { targetId, sources, breakdownComponents, signals, ...rest } = g;
+    const { targetId, sources, breakdownComponents, signals, mirrorDelivered, ...rest } = g;
+    if (mirrorDelivered) rest.delivered = rest.routes.map(({ ownerId, at }) => ({ ownerId, at }));
     const l = makeLead({ ...rest, tenantId: 't', breakdown: { sources, components: breakdownComponents }, scoring: { signals } });
     // The engine's key order: targetId right after subjectRef.
     return targetId === undefined ? l : (Object.fromEntries(Object.entries({ ...l, targetId }).sort(([a], [b]) => order(a) - order(b))) as unknown as LeadState);

@@ -1,7 +1,10 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/memory/index.js';
 import type { LeadState, StoredEvent } from '../../src/types.js';
 import { makeAudit, makeBatch, makeEvent, makeLead, storeConformance } from '../../src/testing/index.js';
+
+const RUNS = Number(process.env.LEADPIPE_PROPERTY_RUNS ?? 1000);
 
 storeConformance('memory', async () => {
   const store = new MemoryStore();
@@ -96,6 +99,38 @@ describe('MemoryStore specifics', () => {
     expect(all[0]).toBe(withChannel);
     expect(all[3]).toBe(withProps);
     expect(await store.subjectEvents('t', 's', 'x')).toStrictEqual([usual('e-0', 10, 'x'), usual('e-1', 10, 'x'), withProps]);
+  });
+
+  it('keeps many timelines growing side by side, events arriving in any order, and anonymous timelines moved away, exactly', async () => {
+    const empty = Object.freeze({});
+    const subjects = ['s0', 's1', 's2', 'anon:a', 'anon:b'];
+    const event = fc.record({ subject: fc.constantFrom(...subjects), at: fc.integer({ min: 0, max: 40 }), target: fc.constantFrom(undefined, 'x', 'y'), odd: fc.boolean() }, { noNullPrototype: true });
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.array(event, { maxLength: 30 }), { minLength: 1, maxLength: 4 }), fc.boolean(), async (batches, identify) => {
+        const store = new MemoryStore();
+        let n = 0;
+        const all: StoredEvent[] = [];
+        for (const batch of batches) {
+          const events = batch.map(({ subject, at, target, odd }): StoredEvent => {
+            const anonymous = subject.startsWith('anon:');
+            const e: StoredEvent = { id: `e-${String(n++).padStart(3, '0')}`, tenantId: 't', type: 'view', subjectRef: subject, ...(anonymous ? {} : { subjectId: subject }), ...(target !== undefined ? { targetId: target } : {}), occurredAt: at, properties: odd ? { n } : empty, context: empty, receivedAt: 1_000 + n };
+            if (anonymous) e.anonymousId = subject.slice(5);
+            return e;
+          });
+          all.push(...events);
+          await store.commit(makeBatch('t', { events }));
+        }
+        if (identify) await store.commit(makeBatch('t', { aliases: [{ anonymousId: 'a', subjectId: 's1' }] }));
+        const order = (a: StoredEvent, b: StoredEvent) => a.occurredAt - b.occurredAt || (a.id < b.id ? -1 : 1);
+        for (const subject of subjects) {
+          const mine = all.filter((e) => e.subjectRef === subject || (identify && subject === 's1' && e.subjectRef === 'anon:a')).sort(order);
+          const expected = identify && subject === 'anon:a' ? [] : mine.map((e) => (e.subjectRef === subject ? e : { ...e, subjectRef: 's1', subjectId: 's1' }));
+          expect(await store.subjectEvents('t', subject)).toStrictEqual(expected);
+          expect(await store.subjectEvents('t', subject, 'x')).toStrictEqual(expected.filter((e) => e.targetId === 'x'));
+        }
+      }),
+      { numRuns: Math.ceil(RUNS / 4) },
+    );
   });
 
   it('moves aliased events as copies, leaving the committed objects untouched', async () => {
