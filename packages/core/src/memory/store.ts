@@ -47,8 +47,9 @@ const DEFAULT_LIST_LIMIT = 100;
  * state changes replace objects with shallow copies). Leads are kept in a compact form instead
  * (see `lead-record.ts`: about 0.8 KB less per lead, and fewer objects for the garbage collector
  * to trace) and **every lead read is a fresh `LeadState`**
- * that the caller may change freely; only its `routes`, `delivered` and `assignments` lists are
- * shared between reads, and frozen. Like every store, it keeps a lead's data — its own
+ * that the caller may change freely; only its `routes`, `assignments` and `delivered` lists are
+ * shared between reads, and frozen (`delivered` is rebuilt on each read instead when it is exactly
+ * one `{ ownerId, at }` per route). Like every store, it keeps a lead's data — its own
  * enumerable fields — not object identity or prototypes; a lead of an unusual shape (an extra
  * field, a non-number in a number record) is kept as a structured clone, and one that is not
  * plain data (a function inside) is rejected before anything is written.
