@@ -30,7 +30,6 @@ const MASK = CHUNK - 1;
 
 type Ref = Transition | AuditEntry | string | undefined;
 
-
 /** One tenant's audit entries, in the order appended. */
 export class AuditLog {
   readonly #refs: Ref[][] = [];

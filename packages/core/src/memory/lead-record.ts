@@ -9,10 +9,11 @@
  * transitions' strings in two blocks of the store's slabs (`slab.ts`: no array object per lead),
  * shares the key lists of its records with every lead of the same structure and its transitions'
  * `(from, to, cause)` with every lead that made the same move (~0.45 KB in all, with the record
- * object), and the next commit updates it in place. The price: a read builds a fresh `LeadState` and a commit
- * checks the lead and copies it into the record, 1–2 µs per event together (profiled), repaid by
- * less garbage collection: the same-machine A/B in BENCHMARKS.md measured the pipeline's
- * throughput unchanged within noise and 47% less heap per lead.
+ * object), and the next commit updates it in place. The price: a read builds a fresh `LeadState`
+ * and a commit checks the lead and copies it into the record, 1–2 µs per event together
+ * (profiled), repaid by less garbage collection: the same-machine A/Bs in BENCHMARKS.md measured
+ * the pipeline's throughput unchanged within noise for the first form (47% less heap per lead)
+ * and ~11% higher for the slabs and shared transitions (27% less again).
  *
  * The encoding is lossless for the shapes the engine writes. Anything else a caller may commit (an
  * extra field, a non-number where a number is expected, an object with a prototype other than
@@ -94,12 +95,12 @@ const UPDATED = 5;
 const HEAD = 6;
 
 /**
- * A stored lead. Strings, the version and the route lists are fields; every other number is in
- * its `nums` block of the codec's number slab (unboxed doubles, see `slab.ts`), laid out as HEAD, then the values of
- * `components`, `counts`, `breakdown.sources`, `breakdown.components` in the shape's key order,
- * then each signal's state keys in order (`window` as its length then its pairs), then each stage
- * transition's time. Its `strs` block (of the reference slab) holds each signal's bucket, then per stage transition its shared
- * {@link Transition} and its eventId. The tenant id is not kept: the store keeps leads per tenant,
+ * A stored lead. Strings, the version and the routing are fields; every other number is in its
+ * `nums` block of the codec's number slab (unboxed doubles, see `slab.ts`), laid out as HEAD, then
+ * the values of `components`, `counts`, `breakdown.sources`, `breakdown.components` in the shape's
+ * key order, then each signal's state keys in order (`window` as its length then its pairs), then
+ * each stage transition's time. Its `strs` block (of the reference slab) holds each signal's
+ * bucket, then per stage transition its shared {@link Transition} and its eventId. The tenant id is not kept: the store keeps leads per tenant,
  * and a lead whose `tenantId` is not its tenant's is kept as a clone.
  */
 export class LeadRecord {
@@ -131,7 +132,6 @@ export class LeadRecord {
   get raw(): LeadState | undefined {
     return this.form instanceof Shape ? undefined : this.form;
   }
-
 }
 
 /**
@@ -213,11 +213,11 @@ export class LeadCodec {
       if (state.window) windows += 1 + 2 * state.window.length;
     }
     const numCount = shape.fixedNums + windows + history;
-    const strCount = shape.buckets + 2 * history;
+    const strCount = strCountOf(shape, history);
     // Same sizes: overwrite the blocks in place; otherwise the old blocks go back to the slabs.
     let nums: number;
     let strs: number;
-    if (into && into.form instanceof Shape && this.#numCount(into) === numCount && into.form.buckets + 2 * into.history === strCount) {
+    if (into && into.form instanceof Shape && this.#numCount(into) === numCount && strCountOf(into.form, into.history) === strCount) {
       nums = into.nums;
       strs = into.strs;
     } else {
@@ -226,8 +226,7 @@ export class LeadCodec {
       strs = strCount === 0 ? -1 : this.#strs.alloc(strCount);
     }
     fillNums(lead, shape, this.#nums.chunks[chunkOf(nums)] as number[], offsetOf(nums), strs < 0 ? NO_REFS : (this.#strs.chunks[chunkOf(strs)] as Ref[]), offsetOf(strs), this.transitions);
-    const held = into?.routing;
-    const routing = held && held.routes === lead.routes && held.delivered === lead.delivered && held.assignments === lead.assignments ? held : routingOf(lead);
+    const routing = routingOf(lead, into?.routing);
     if (!into) return new LeadRecord(lead.id, subjectRef, lead.targetId, lead.version, lead.stage, lead.tier, lead.cursor.id, shape, nums, strs, history, routing);
     setHeader(into, lead);
     into.form = shape;
@@ -242,7 +241,7 @@ export class LeadCodec {
   release(r: LeadRecord): void {
     if (!(r.form instanceof Shape)) return;
     this.#nums.free(r.nums, this.#numCount(r));
-    if (r.strs >= 0) this.#strs.free(r.strs, r.form.buckets + 2 * r.history);
+    if (r.strs >= 0) this.#strs.free(r.strs, strCountOf(r.form, r.history));
     r.strs = -1;
   }
 
@@ -284,7 +283,12 @@ export class LeadCodec {
   }
 }
 
-/** What a records' references block holds. */
+/** Size of a shaped record's references block: its signals' buckets, then two per stage transition. */
+function strCountOf(shape: Shape, history: number): number {
+  return shape.buckets + 2 * history;
+}
+
+/** What a record's references block holds. */
 type Ref = Transition | string | null | undefined;
 
 const MAX_SHAPES = 10_000;
@@ -413,7 +417,9 @@ const NOT_ROUTED = new Routing(Object.freeze([]) as unknown as RouteRecord[], Ob
  */
 const MIRRORED: LeadState['delivered'] = Object.freeze([]) as unknown as LeadState['delivered'];
 
-function routingOf(lead: LeadState): Routing {
+/** The routing a record keeps for `lead`: `held` (the record's current one) when it still says the same. */
+function routingOf(lead: LeadState, held: Routing | undefined): Routing {
+  if (held && held.routes === lead.routes && held.assignments === lead.assignments && (held.delivered === lead.delivered || (held.delivered === MIRRORED && mirrors(lead.delivered, lead.routes)))) return held;
   if (lead.routes.length === 0 && lead.delivered.length === 0 && isEmpty(lead.assignments)) return NOT_ROUTED;
   const routes = frozen(lead.routes);
   return new Routing(routes, mirrors(lead.delivered, routes) ? MIRRORED : frozen(lead.delivered), frozenAssignments(lead.assignments));

@@ -8,11 +8,12 @@
  * block is a position: nothing per block but its contents, and a chunk of numbers is one object
  * the collector never looks inside.
  *
- * Chunks start small (a store with a few leads takes a few kilobytes) and double up to {@link CHUNK}
- * slots. A block is addressed by a **ref**, `chunk · 2¹⁶ + offset`: a small integer (a record field holding
- * it is not boxed) for the first 2¹⁵ chunks, 16 GB of slots, and a plain number past them. Blocks never straddle chunks; a block larger than a chunk gets a chunk
- * of its own (offset 0). Freed blocks are kept by size and handed out again to the next block of
- * that size; a freed block larger than a chunk releases its chunk.
+ * Chunks start small (a store with a few leads takes a few kilobytes) and double up to
+ * {@link CHUNK} slots. A block is addressed by a **ref**, `chunk · 2¹⁶ + offset`: a small integer
+ * (a record field holding it is not boxed) for the first 2¹⁵ chunks, 16 GB of slots, and a plain
+ * number past them. Blocks never straddle chunks; a block larger than a chunk gets a chunk of its
+ * own (offset 0). Freed blocks are kept by size and handed out again to the next block of that
+ * size; a freed block larger than a chunk releases its chunk.
  * @module
  */
 
@@ -25,7 +26,7 @@ const FIRST_CHUNK = 256;
 export class Slab<T> {
   /** The chunks; the block at ref `r` starts at `chunks[chunkOf(r)][offsetOf(r)]`. */
   readonly chunks: T[][] = [];
-  /** The chunk blocks are being cut from, its size, and how far (none yet: `used` is `size`). */
+  /** The chunk blocks are being cut from (none yet: -1), its size, and how far it is cut. */
   #filling = -1;
   #size = 0;
   #used = 0;

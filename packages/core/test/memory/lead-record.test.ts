@@ -139,6 +139,22 @@ describe('memory store lead records', () => {
     expect(await store.getLead('t', 'after')).toStrictEqual(after);
   });
 
+  it('a rewrite that keeps the read routes but changes the deliveries or owners is stored as written', async () => {
+    const store = new MemoryStore();
+    const routes = [{ ownerId: 'o', at: 1, rule: 'r', pick: 'all' as const, eventId: 'e' }];
+    const l = makeLead({ tenantId: 't', routes, delivered: [{ ownerId: 'o', at: 1 }] });
+    await commitLead(store, l, null);
+    const read = (await store.getLead('t', l.id)) as LeadState;
+    // Same routes list as read (shared with the store), deliveries no longer one per route.
+    const next = { ...read, version: 2, delivered: [{ ownerId: 'o', at: 1 }, { ownerId: 'p', at: 2 }] };
+    await commitLead(store, next, 1);
+    expect(await store.getLead('t', l.id)).toStrictEqual(next);
+    const again = (await store.getLead('t', l.id)) as LeadState;
+    const owners = { ...again, version: 3, delivered: again.delivered, assignments: { r: ['o'] } };
+    await commitLead(store, owners, 2);
+    expect(await store.getLead('t', l.id)).toStrictEqual(owners);
+  });
+
   it('reads are independent copies: changing one changes neither the store nor the next read', async () => {
     const store = new MemoryStore();
     const l = makeLead({ tenantId: 't', components: { a: 1 }, stageHistory: [{ from: null, to: 'new', at: 1, cause: 'created' }], scoring: { signals: { view: { value: 2, bucket: 'd1', inBucket: 1 } } } });
