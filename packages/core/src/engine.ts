@@ -14,7 +14,7 @@ import { silentLogger } from './memory/logger.js';
 import { snapshot } from './snapshot.js';
 import { systemClock } from './memory/clock.js';
 import { ENGINE_LEADS } from './memory/lead-record.js';
-import { MemoryStore } from './memory/store.js';
+import { MemoryStore, type SyncStoreAccess } from './memory/store.js';
 import { applyEvent, foldLead, isAfter, leadFacts, leadIdOf, type StepContext, type StepResult } from './pipeline/lead.js';
 import { cursorKey, loadKey, route, type RoutingDecision } from './pipeline/route.js';
 import { buildRuntime, type Runtime, type RuntimeOptions } from './pipeline/runtime.js';
@@ -207,7 +207,7 @@ export class Engine extends EventEmitter<Listeners> {
       this.emit('event.rejected', { event: safePartial(input), code: 'EVENT_INVALID', issues });
       throw new EventError(issues);
     }
-    return (await this.trackValid([input], this.emitAllBound))[0] as TrackResult;
+    return (await drive(this.trackValid([input], this.emitAllBound)))[0] as TrackResult;
   }
 
   /**
@@ -225,11 +225,11 @@ export class Engine extends EventEmitter<Listeners> {
       if (!isValidEvent(inputs[i])) (issues ??= []).push(...eventIssues(inputs[i], `[${i}]`));
     }
     if (issues) throw new EventError(issues);
-    return this.trackValid(inputs, this.emitAllBound);
+    return drive(this.trackValid(inputs, this.emitAllBound));
   }
 
-  /** Consent gate, then one locked, retried batch per tenant; results in input order. */
-  private async trackValid(inputs: readonly EventInput[], emit: (events: LifecycleEvent[]) => void): Promise<TrackResult[]> {
+  /** Consent gate, then one batch per tenant (see {@link Engine.tenantBatch}); results in input order. Run it with {@link drive}. */
+  private *trackValid(inputs: readonly EventInput[], emit: (events: LifecycleEvent[]) => void): Generator<unknown, TrackResult[], TrackResult[]> {
     const results: TrackResult[] = new Array(inputs.length);
     const byTenant = new Map<string, number[]>();
     const consent = this.runtime.consent;
@@ -251,39 +251,58 @@ export class Engine extends EventEmitter<Listeners> {
       else byTenant.set(tenantId, [i]);
     }
     for (const [tenantId, indexes] of byTenant) {
-      const batch = indexes.map((i) => inputs[i] as EventInput);
-      // Calls for the same people in this process take turns; writers in other processes are
-      // handled by the retry below.
-      const keys = [...new Set(batch.map((e) => `${tenantId}\u0000${e.subjectId ?? `anon:${e.anonymousId}`}`))];
-      const out = await this.locks.runAll(keys, async () => {
-        for (let attempt = 1; ; attempt++) {
-          try {
-            return await this.trackBatch(tenantId, batch, emit);
-          } catch (error) {
-            // Either kind of conflict means another writer got there first: re-read and try again.
-            // A real duplicate is then caught by the id check at the top of `trackBatch`.
-            const conflict = isLeadpipeError(error, 'VERSION_CONFLICT') || isLeadpipeError(error, 'DUPLICATE_EVENT');
-            if (!conflict || attempt >= this.maxRetries) throw error;
-            this.logger.debug('leadpipe: version conflict, retrying batch', { tenantId, attempt, events: batch.length });
-            await conflictBackoff(attempt);
-          }
-        }
-      });
+      const batch = indexes.length === inputs.length ? inputs : indexes.map((i) => inputs[i] as EventInput);
+      const out = yield this.tenantBatch(tenantId, batch, emit);
       indexes.forEach((index, k) => (results[index] = out[k] as TrackResult));
     }
     return results;
   }
 
-  /** One attempt at a tenant's batch: read, fold every event in order, commit once, then emit. */
-  private async trackBatch(tenantId: string, inputs: readonly EventInput[], emit: (events: LifecycleEvent[]) => void): Promise<TrackResult[]> {
-    const store = this.store;
+  /**
+   * One tenant's batch, retried on conflicts. On the memory store, when no other call of this
+   * engine is under way, it runs synchronously to the end (see {@link MemoryStore.syncAccess}):
+   * nothing can interleave with it, so it needs no lock and cannot conflict. Otherwise calls for
+   * the same people in this process take turns through the lock, and writers in other processes
+   * are handled by the retries.
+   */
+  private tenantBatch(tenantId: string, batch: readonly EventInput[], emit: (events: LifecycleEvent[]) => void): TrackResult[] | Promise<TrackResult[]> {
+    const sync = this.store instanceof MemoryStore ? this.store.syncAccess() : undefined;
+    if (sync && this.locks.idle) {
+      try {
+        return drive(this.trackBatch(tenantId, batch, emit, sync)) as TrackResult[];
+      } catch (error) {
+        // Only another engine sharing the store could have got there first; retry below as usual.
+        if (!isConflict(error)) throw error;
+      }
+    }
+    const keys = [...new Set(batch.map((e) => `${tenantId}\u0000${e.subjectId ?? `anon:${e.anonymousId}`}`))];
+    return this.locks.runAll(keys, async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await drive(this.trackBatch(tenantId, batch, emit, sync ?? this.store));
+        } catch (error) {
+          // Either kind of conflict means another writer got there first: re-read and try again.
+          // A real duplicate is then caught by the id check at the top of `trackBatch`.
+          if (!isConflict(error) || attempt >= this.maxRetries) throw error;
+          this.logger.debug('leadpipe: version conflict, retrying batch', { tenantId, attempt, events: batch.length });
+          await conflictBackoff(attempt);
+        }
+      }
+    });
+  }
+
+  /**
+   * One attempt at a tenant's batch: read, fold every event in order, commit once, then emit.
+   * Each store call is yielded, so {@link drive} runs it synchronously on synchronous store calls.
+   */
+  private *trackBatch(tenantId: string, inputs: readonly EventInput[], emit: (events: LifecycleEvent[]) => void, store: TrackStore): Generator<unknown, TrackResult[], never> {
     const rt = this.runtime;
     const now = this.clock.now();
-    const existing = await store.existingEventIds(tenantId, inputs.map((e) => e.id));
+    const existing = yield* awaited(store.existingEventIds(tenantId, inputs.map((e) => e.id)));
     const aliases = new Map<string, string | undefined>();
     for (const input of inputs) {
       if (input.subjectId === undefined && !aliases.has(input.anonymousId as string)) {
-        aliases.set(input.anonymousId as string, await store.resolveAlias(tenantId, input.anonymousId as string));
+        aliases.set(input.anonymousId as string, yield* awaited(store.resolveAlias(tenantId, input.anonymousId as string)));
       }
     }
 
@@ -308,11 +327,13 @@ export class Engine extends EventEmitter<Listeners> {
         if (!event.subjectRef.startsWith('anon:')) subjects.add(event.subjectRef);
       }
     }
-    const [stored, counters, profileList] = await Promise.all([
+    // The three reads are independent: an asynchronous store serves them at once.
+    const reads: unknown[] = [
       leadIds.size > 0 ? store.getLeads(tenantId, [...leadIds]) : new Map<string, LeadState>(),
-      leadIds.size > 0 ? this.readCounters(tenantId) : new Map<string, number>(),
-      Promise.all([...subjects].map((s) => store.getProfile(tenantId, s))),
-    ]);
+      leadIds.size > 0 && this.counterKeys.length > 0 ? store.getCounters(tenantId, this.counterKeys) : new Map<string, number>(),
+    ];
+    for (const s of subjects) reads.push(store.getProfile(tenantId, s));
+    const [stored, counters, ...profileList] = (yield* awaitedAll(reads)) as [Map<string, LeadState>, Map<string, number>, ...Array<Profile | undefined>];
     const profiles = new Map<string, Record<string, unknown>>();
     for (const p of profileList) if (p) profiles.set(p.subjectId, p.traits);
 
@@ -355,7 +376,7 @@ export class Engine extends EventEmitter<Listeners> {
       } else {
         // Out of order: replay the lead's history with the new event in canonical order.
         replayed = true;
-        const history = await store.subjectEvents(tenantId, event.subjectRef, rt.leadKeyHasTarget ? event.targetId : undefined);
+        const history = yield* awaited(store.subjectEvents(tenantId, event.subjectRef, rt.leadKeyHasTarget ? event.targetId : undefined));
         const replay = this.replay(leadId, [...history, ...(batchEvents.get(leadId) ?? []), event], previous, previous, ctx, counterState);
         lead = replay.lead as LeadState;
         steps = replay.steps;
@@ -396,7 +417,7 @@ export class Engine extends EventEmitter<Listeners> {
         // Every lead here was built by the pipeline step (see ENGINE_LEADS); other stores ignore this.
         [ENGINE_LEADS]: true,
       };
-      await store.commit(batch);
+      yield* awaited(store.commit(batch));
     }
     emit(lifecycle);
     return results;
@@ -725,7 +746,7 @@ export class Engine extends EventEmitter<Listeners> {
     (shadow as { runtime: Runtime }).runtime = this.runtime;
     const events: LifecycleEvent[] = [];
     const results: TrackResult[] = [];
-    for (const input of inputs) results.push(...(await shadow.trackValid([input], (e) => events.push(...e))));
+    for (const input of inputs) results.push(...(await drive(shadow.trackValid([input], (e) => events.push(...e)))));
     const touched = new Map<string, LeadState>();
     for (const r of results) for (const l of r.leads) touched.set(`${l.tenantId}\u0000${l.id}`, l);
     return { results, leads: [...touched.values()], effects: results.flatMap((r) => r.effects), events };
@@ -822,12 +843,71 @@ export function markParsed(config: Config): Config {
   return config;
 }
 
+/** The store calls of the track path: a {@link Store}'s, or the memory store's synchronous ones. */
+type TrackStore = Store | SyncStoreAccess;
+
+/** Either kind of conflict: another writer got there first. */
+function isConflict(error: unknown): boolean {
+  return isLeadpipeError(error, 'VERSION_CONFLICT') || isLeadpipeError(error, 'DUPLICATE_EVENT');
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
+/**
+ * Runs a generator that yields the values it waits for (through {@link awaited}): synchronously,
+ * handing each plain value straight back, until the first promise; from there on asynchronously,
+ * awaiting each yielded value (a rejection is thrown into the generator, where `try` sees it as
+ * it would an `await`). So one body of code serves both the memory store's synchronous calls and
+ * every other store's promises, and returns a plain value when nothing had to be awaited.
+ */
+function drive<T>(gen: Generator<unknown, T, never>): T | Promise<T> {
+  const g = gen as Generator<unknown, T, unknown>;
+  for (let step = g.next(); ; step = g.next(step.value)) {
+    if (step.done) return step.value;
+    if (isThenable(step.value)) return driveAsync(g, step.value);
+  }
+}
+
+async function driveAsync<T>(gen: Generator<unknown, T, unknown>, pending: unknown): Promise<T> {
+  for (;;) {
+    let step: IteratorResult<unknown, T>;
+    try {
+      const value = await pending;
+      step = gen.next(value);
+    } catch (error) {
+      // Thrown by the awaited value (a store call failed) or by the generator itself: hand the
+      // former back to the generator; the latter has already ended it, and `throw` rethrows.
+      step = gen.throw(error);
+    }
+    if (step.done) return step.value;
+    pending = step.value;
+  }
+}
+
+/** Waits, inside a generator run by {@link drive}, for a value that may be a promise: `const x = yield* awaited(p)`. */
+function* awaited<T>(value: T | Promise<T>): Generator<unknown, T, never> {
+  return (yield value) as T;
+}
+
+/** {@link awaited} for several independent values: one wait for all of them (`Promise.all` only when one is a promise). */
+function* awaitedAll(values: readonly unknown[]): Generator<unknown, unknown[], never> {
+  return (yield values.some(isThenable) ? Promise.all(values) : values) as unknown[];
+}
+
 /**
  * Runs async functions one at a time per key. Keys with nothing queued hold no memory.
  * @internal
  */
 class KeyedLock {
   private readonly tails = new Map<string, Promise<unknown>>();
+
+  /** True when no key is held. */
+  get idle(): boolean {
+    return this.tails.size === 0;
+  }
+
   /**
    * Holds every key while `fn` runs: waits for whatever currently holds any of them, and becomes
    * the holder of all of them in one synchronous step, so two batches cannot deadlock. (One

@@ -1,0 +1,138 @@
+/**
+ * The memory store's synchronous track path (`MemoryStore.syncAccess`) against the asynchronous
+ * `Store` path every other store takes: the same calls must give the same results, the same
+ * lifecycle events and the same stored data, including replays of late events, identity merges,
+ * duplicates, several tenants, invalid batches and a closed store.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { createEngine, ManualClock, MemoryStore, type ConfigInput, type EventInput } from '../../src/index.js';
+
+const RUNS = Math.max(20, Math.round(Number(process.env.LEADPIPE_PROPERTY_RUNS ?? 1000) / 5));
+const T0 = Date.parse('2026-06-01T10:00:00Z');
+
+const config: ConfigInput = {
+  leadKey: ['subjectId', 'targetId'],
+  signals: { view: { points: 6, halfLife: '2d' }, bookmark: { points: 20, component: 'intent' }, inquiry: { points: 40, component: 'intent' } },
+  scoring: { components: { engagement: { weight: 1 }, intent: { weight: 2 } } },
+  qualification: {
+    rules: [{ name: 'engaged', conditions: { all: [{ fact: 'score', operator: 'greaterThanInclusive', value: 10 }] }, stage: 'engaged' }],
+    tiers: [
+      { name: 'hot', minScore: 40 },
+      { name: 'cold', minScore: 0 },
+    ],
+  },
+  routing: {
+    minScore: 20,
+    dedupeWindow: '1d',
+    owners: [
+      { id: 'op-a', targets: ['t1'], capacity: 3 },
+      { id: 'op-b', targets: ['t1', 't2'] },
+    ],
+    rules: [{ name: 'by-target', to: { owners: 'target', pick: 'round-robin' } }],
+  },
+};
+
+/** Overriding one track-path method turns the synchronous path off (see `MemoryStore.syncAccess`). */
+class AsyncOnlyStore extends MemoryStore {
+  override async getLeads(...args: Parameters<MemoryStore['getLeads']>) {
+    return super.getLeads(...args);
+  }
+}
+
+type Op = { kind: 'track'; events: EventInput[] } | { kind: 'many'; events: EventInput[] } | { kind: 'identify'; anonymousId: string; subjectId: string; tenantId?: string } | { kind: 'close' };
+
+const eventArb = fc.record({
+  id: fc.integer({ min: 0, max: 40 }).map((n) => `e${n}`),
+  type: fc.constantFrom('view', 'view', 'bookmark', 'inquiry', 'search'),
+  who: fc.constantFrom('u1', 'u2', 'anon:d1', 'anon:d2'),
+  targetId: fc.constantFrom('t1', 't2', undefined),
+  minutes: fc.integer({ min: 0, max: 3 * 24 * 4 }).map((q) => q * 15),
+  tenant: fc.constantFrom(undefined, undefined, 'other'),
+  invalid: fc.integer({ min: 0, max: 30 }).map((n) => n === 0),
+});
+
+const toEvent = (r: { id: string; type: string; who: string; targetId: string | undefined; minutes: number; tenant: string | undefined; invalid: boolean }): EventInput => ({
+  id: r.id,
+  type: r.type,
+  ...(r.who.startsWith('anon:') ? { anonymousId: r.who.slice(5) } : { subjectId: r.who }),
+  ...(r.targetId ? { targetId: r.targetId } : {}),
+  ...(r.tenant ? { tenantId: r.tenant } : {}),
+  // An invalid time rejects the whole call, and nothing may be written on either path.
+  occurredAt: r.invalid ? 'not a time' : T0 + r.minutes * 60_000,
+}) as EventInput;
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 6, arbitrary: eventArb.map((e) => ({ kind: 'track' as const, events: [toEvent(e)] })) },
+  { weight: 3, arbitrary: fc.array(eventArb, { minLength: 1, maxLength: 6 }).map((es) => ({ kind: 'many' as const, events: es.map(toEvent) })) },
+  { weight: 1, arbitrary: fc.record({ anonymousId: fc.constantFrom('d1', 'd2'), subjectId: fc.constantFrom('u1', 'u2'), tenant: fc.constantFrom(undefined, 'other') }).map((r) => ({ kind: 'identify' as const, anonymousId: r.anonymousId, subjectId: r.subjectId, ...(r.tenant ? { tenantId: r.tenant } : {}) })) },
+);
+
+/** Runs the operations on one engine and returns everything observable: outcomes, lifecycle events, stored data. */
+async function run(store: MemoryStore, ops: readonly Op[]) {
+  const engine = createEngine({ config, store, clock: new ManualClock(T0 + 5 * 86_400_000) });
+  const lifecycle: unknown[] = [];
+  for (const name of ['lead.created', 'lead.scored', 'lead.stage_changed', 'lead.qualified', 'lead.routed', 'event.tracked', 'event.duplicate', 'event.rejected'] as const) {
+    engine.on(name, (payload: unknown) => lifecycle.push([name, structuredClone(payload)]));
+  }
+  const outcomes: unknown[] = [];
+  for (const op of ops) {
+    try {
+      if (op.kind === 'track') outcomes.push(await engine.track(op.events[0] as EventInput));
+      else if (op.kind === 'many') outcomes.push(await engine.trackMany(op.events));
+      else if (op.kind === 'identify') outcomes.push(await engine.identify(op));
+      else await store.close();
+    } catch (error) {
+      outcomes.push({ error: (error as { code?: string }).code ?? String(error) });
+    }
+  }
+  if (ops.some((o) => o.kind === 'close')) return { outcomes, lifecycle };
+  const data: Record<string, unknown> = {};
+  for (const tenant of ['default', 'other']) {
+    data[tenant] = {
+      leads: (await store.listLeads(tenant, { limit: 1000 })).leads,
+      effects: await store.listEffects(tenant),
+      audit: await store.listAudit(tenant),
+      events: await Promise.all(['u1', 'u2', 'anon:d1', 'anon:d2'].map((s) => store.subjectEvents(tenant, s))),
+      counters: await store.getCounters(tenant, ['load:op-a', 'load:op-b', 'rr:by-target']),
+    };
+  }
+  return { outcomes, lifecycle, data };
+}
+
+describe('memory store: synchronous and asynchronous track paths', () => {
+  it('syncAccess is offered only while no track-path method is overridden', () => {
+    const plain = new MemoryStore();
+    expect(plain.syncAccess()).toBeDefined();
+    expect(new AsyncOnlyStore().syncAccess()).toBeUndefined();
+    const patched = new MemoryStore();
+    const original = patched.commit.bind(patched);
+    patched.commit = (batch) => original(batch);
+    expect(patched.syncAccess()).toBeUndefined();
+  });
+
+  it(`the same operations give the same results, lifecycle events and stored data on both paths (${RUNS} runs)`, async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 30 }), fc.boolean(), async (ops, closeAtEnd) => {
+        const all = closeAtEnd ? [...ops, { kind: 'close' as const }, ops[0] as Op] : ops;
+        const sync = await run(new MemoryStore(), all);
+        const async_ = await run(new AsyncOnlyStore(), all);
+        expect(sync).toEqual(async_);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('a listener that tracks again from inside a synchronous batch sees the batch committed', async () => {
+    const engine = createEngine({ config, clock: new ManualClock(T0 + 86_400_000) });
+    const seen: number[] = [];
+    engine.once('lead.created', () => {
+      void engine.track({ id: 'inner', type: 'view', subjectId: 'u1', targetId: 't1', occurredAt: T0 + 1000 }).then((r) => seen.push(r.leads[0]?.version ?? -1));
+    });
+    const outer = await engine.track({ id: 'outer', type: 'view', subjectId: 'u1', targetId: 't1', occurredAt: T0 });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(outer.leads[0]?.version).toBe(1);
+    expect(seen).toEqual([2]);
+    expect((await engine.getLead({ subjectId: 'u1', targetId: 't1' }))?.counts.view).toBe(2);
+  });
+});
