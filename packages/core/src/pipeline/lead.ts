@@ -68,6 +68,7 @@ export function compareEvents(a: { occurredAt: number; id: string }, b: { occurr
 const NO_ROUTES: RouteRecord[] = Object.freeze([]) as unknown as RouteRecord[];
 const NOTHING_DELIVERED: LeadState['delivered'] = Object.freeze([]) as unknown as LeadState['delivered'];
 const NO_ASSIGNMENTS: Record<string, string[]> = Object.freeze({}) as Record<string, string[]>;
+const NO_FIT: ReturnType<typeof fitPoints> = Object.freeze([]) as unknown as ReturnType<typeof fitPoints>;
 
 function newLead(rt: Runtime, id: string, event: StoredEvent, now: number, assignments?: Record<string, string[]>): LeadState {
   const stage = rt.stages[0] as string;
@@ -130,7 +131,7 @@ export function applyEvent(rt: Runtime, previous: LeadState | undefined, event: 
   // Score.
   const ef = eventFacts(rt, event, ctx.profile);
   const { state: scoring, contribution } = scoreEvent(rt, base.scoring, from, Math.max(from, t), signal, ef);
-  const fit = rt.fit.length > 0 ? fitPoints(rt, ef as unknown as Facts) : [];
+  const fit = rt.fit.length > 0 ? fitPoints(rt, ef as unknown as Facts) : NO_FIT;
   const scored = computeScore(rt, scoring, fit);
   const counts = { ...base.counts };
   counts[event.type] = (counts[event.type] ?? 0) + 1;

@@ -258,11 +258,24 @@ export function computeScore(rt: Runtime, state: ScoringState, fit: ReadonlyArra
     remaining -= cents[i] as number;
   }
   if (remaining !== 0 && count > 0) {
-    const order = Array.from({ length: count }, (_, i) => i).sort((a, b) => {
-      const fa = (value[a] as number) - (cents[a] as number);
-      const fb = (value[b] as number) - (cents[b] as number);
-      return (remaining > 0 ? fb - fa : fa - fb) || a - b;
-    });
+    // Sources by remainder (largest first when cents are missing, smallest first when there are
+    // too many), ties by position: an insertion sort into a reused array, since a lead has a few
+    // sources (the sort's array and comparator were ~160 bytes of garbage per event).
+    const order = scratch.order;
+    order.length = count;
+    const up = remaining > 0;
+    for (let i = 0; i < count; i++) {
+      const fi = (value[i] as number) - (cents[i] as number);
+      let j = i;
+      while (j > 0) {
+        const k = order[j - 1] as number;
+        const fk = (value[k] as number) - (cents[k] as number);
+        if (!(up ? fi > fk : fi < fk)) break;
+        order[j] = order[j - 1] as number;
+        j--;
+      }
+      order[j] = i;
+    }
     const step = remaining > 0 ? 1 : -1;
     for (let k = 0; remaining !== 0; k = (k + 1) % count) {
       const i = order[k] as number;
@@ -282,7 +295,7 @@ export function computeScore(rt: Runtime, state: ScoringState, fit: ReadonlyArra
 }
 
 /** Working arrays of {@link computeScore}, reused from call to call. */
-const scratch = { raw: [] as number[], names: [] as string[], comp: [] as number[], points: [] as number[], share: [] as number[], value: [] as number[], cents: [] as number[], componentCents: [] as number[] };
+const scratch = { raw: [] as number[], names: [] as string[], comp: [] as number[], points: [] as number[], share: [] as number[], value: [] as number[], cents: [] as number[], componentCents: [] as number[], order: [] as number[] };
 
 function fillZero(a: number[], length: number): number[] {
   a.length = length;

@@ -1368,6 +1368,9 @@ function closureUnits(tops: IR[], seq: number[], plan: EvalPlan): Unit[] {
   ];
 }
 
+/** What a released context points at instead of the last run's facts (shared: a fresh `{}` per run was garbage per evaluation). */
+const NO_FACTS: Facts = Object.freeze({}) as Facts;
+
 function makeCtxPool(allow: boolean, rules = 0): { acquire(facts: Facts, S: Slots | null): Ctx; release(c: Ctx): void } {
   const shared = new Ctx(allow, rules);
   return {
@@ -1383,7 +1386,7 @@ function makeCtxPool(allow: boolean, rules = 0): { acquire(facts: Facts, S: Slot
     },
     release(c) {
       c.busy = false;
-      c.F = {};
+      c.F = NO_FACTS;
       c.S = null;
       c.cache = null;
     },
