@@ -70,7 +70,10 @@ export interface TrackResult {
   reason?: 'CONSENT_REQUIRED';
   /** Leads this event changed, as committed. */
   leads: LeadState[];
-  /** The routing outcome for the lead (when one was scored). */
+  /**
+   * The routing outcome for the lead (when one was scored). Read-only: the decisions that route
+   * and skip nobody (`below-threshold`, `closed`, `not-configured`) are shared and frozen.
+   */
   routing?: RoutingDecision;
   /** Effects added to the outbox. */
   effects: Effect[];
@@ -158,6 +161,8 @@ export class Engine extends EventEmitter<Listeners> {
   private readonly sinks: Record<string, Sink>;
   private readonly maxRetries: number;
   private readonly locks = new KeyedLock();
+  /** The batch running synchronously on the memory store, if one is (see {@link Engine.tenantBatch}). */
+  private syncBatch: SyncBatch | undefined;
   private readonly emitAllBound = this.emitAll.bind(this);
   /**
    * Counter keys the routing stage may read: loads of owners with a capacity (all owners' loads
@@ -251,7 +256,8 @@ export class Engine extends EventEmitter<Listeners> {
       else byTenant.set(tenantId, [i]);
     }
     for (const [tenantId, indexes] of byTenant) {
-      const batch = indexes.length === inputs.length ? inputs : indexes.map((i) => inputs[i] as EventInput);
+      // A copy: a batch that has to wait may read it after the caller has reused its array.
+      const batch = indexes.map((i) => inputs[i] as EventInput);
       const out = yield this.tenantBatch(tenantId, batch, emit);
       indexes.forEach((index, k) => (results[index] = out[k] as TrackResult));
     }
@@ -259,27 +265,34 @@ export class Engine extends EventEmitter<Listeners> {
   }
 
   /**
-   * One tenant's batch, retried on conflicts. On the memory store, when no other call of this
-   * engine is under way, it runs synchronously to the end (see {@link MemoryStore.syncAccess}):
-   * nothing can interleave with it, so it needs no lock and cannot conflict. Otherwise calls for
-   * the same people in this process take turns through the lock, and writers in other processes
-   * are handled by the retries.
+   * One tenant's batch, retried on conflicts. On the memory store, when no track call of this
+   * engine holds the lock, it runs synchronously to the end (see {@link MemoryStore.syncAccess}):
+   * no other call can start meanwhile, so it needs no lock. Otherwise calls for the same people
+   * in this process take turns through the lock. A batch that loses a version check (to another
+   * process, another engine on the same store, or code it called itself) re-reads and retries,
+   * at most `maxConflictRetries` attempts in all.
    */
   private tenantBatch(tenantId: string, batch: readonly EventInput[], emit: (events: LifecycleEvent[]) => void): TrackResult[] | Promise<TrackResult[]> {
+    // A listener of a batch running synchronously that tracks again waits for that batch to end,
+    // as the lock makes it wait on other stores.
+    if (this.syncBatch) return this.syncBatchEnd().then(() => this.tenantBatch(tenantId, batch, emit));
     const sync = this.store instanceof MemoryStore ? this.store.syncAccess() : undefined;
+    let first = 1;
     if (sync && this.locks.idle) {
       try {
-        return drive(this.trackBatch(tenantId, batch, emit, sync)) as TrackResult[];
+        return this.runSyncBatch(tenantId, batch, emit, sync);
       } catch (error) {
-        // Only another engine sharing the store could have got there first; retry below as usual.
-        if (!isConflict(error)) throw error;
+        if (!isConflict(error) || this.maxRetries <= 1) throw error;
+        this.logger.debug('leadpipe: version conflict, retrying batch', { tenantId, attempt: 1, events: batch.length });
+        first = 2;
       }
     }
     const keys = [...new Set(batch.map((e) => `${tenantId}\u0000${e.subjectId ?? `anon:${e.anonymousId}`}`))];
     return this.locks.runAll(keys, async () => {
-      for (let attempt = 1; ; attempt++) {
+      if (first > 1) await conflictBackoff(1);
+      for (let attempt = first; ; attempt++) {
         try {
-          return await drive(this.trackBatch(tenantId, batch, emit, sync ?? this.store));
+          return sync ? this.runSyncBatch(tenantId, batch, emit, sync) : await drive(this.trackBatch(tenantId, batch, emit, this.store));
         } catch (error) {
           // Either kind of conflict means another writer got there first: re-read and try again.
           // A real duplicate is then caught by the id check at the top of `trackBatch`.
@@ -289,6 +302,24 @@ export class Engine extends EventEmitter<Listeners> {
         }
       }
     });
+  }
+
+  /** Runs one attempt at a batch on the memory store's synchronous calls, marking it as running (see {@link Engine.tenantBatch}). */
+  private runSyncBatch(tenantId: string, batch: readonly EventInput[], emit: (events: LifecycleEvent[]) => void, sync: SyncStoreAccess): TrackResult[] {
+    const run: SyncBatch = {};
+    this.syncBatch = run;
+    try {
+      return drive(this.trackBatch(tenantId, batch, emit, sync)) as TrackResult[];
+    } finally {
+      this.syncBatch = undefined;
+      run.end?.();
+    }
+  }
+
+  /** A promise of the end of the batch running synchronously now. */
+  private syncBatchEnd(): Promise<void> {
+    const run = this.syncBatch as SyncBatch;
+    return (run.ended ??= new Promise<void>((resolve) => (run.end = resolve)));
   }
 
   /**
@@ -841,6 +872,12 @@ const PARSED = new WeakSet<object>();
 export function markParsed(config: Config): Config {
   PARSED.add(config);
   return config;
+}
+
+/** A batch running synchronously; `ended` is made only when a call made from inside it has to wait for it. */
+interface SyncBatch {
+  ended?: Promise<void>;
+  end?: () => void;
 }
 
 /** The store calls of the track path: a {@link Store}'s, or the memory store's synchronous ones. */

@@ -138,7 +138,7 @@ export function applyEvent(rt: Runtime, previous: LeadState | undefined, event: 
   // One new object per step, filled in below: it is not shared until returned, so setting its
   // fields keeps the step pure while avoiding a full copy per stage (measured: the copies were
   // a large share of the garbage collected per event). Every field is written out, in the order
-  // `newLead` and the memory store use, rather than spread from `base`: the spread of a 22-field
+  // `newLead` and the memory store use, rather than spread from `base`: the spread of a 21-field
   // object followed by nine overrides was ~12% of the pipeline's CPU time (profile of 300k tour
   // events). A step's lead has exactly the `LeadState` fields; anything else a store put on
   // `base` is not carried over.

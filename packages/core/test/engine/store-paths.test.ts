@@ -123,6 +123,71 @@ describe('memory store: synchronous and asynchronous track paths', () => {
     );
   });
 
+  it('on the memory store a track call has committed before it returns; on an asynchronous store it has not', async () => {
+    const ev = { id: 'now', type: 'view', subjectId: 'u1', targetId: 't1', occurredAt: T0 };
+    const plain = new MemoryStore();
+    const pending = createEngine({ config, store: plain }).track(ev);
+    expect(plain.syncAccess()?.getLeads('default', ['u1|t1']).size).toBe(1);
+    await pending;
+    const slow = new AsyncOnlyStore();
+    const later = createEngine({ config, store: slow }).track(ev);
+    expect(await slow.existingEventIds('default', ['now'])).toEqual(new Set());
+    await later;
+    expect(await slow.existingEventIds('default', ['now'])).toEqual(new Set(['now']));
+  });
+
+  it('a listener that tracks the same lead while a synchronous batch is under way waits for it: no conflict, no repeated events', async () => {
+    const debug: unknown[] = [];
+    const logger = { debug: (...a: unknown[]) => debug.push(a), info: () => {}, warn: () => {}, error: () => {} };
+    const engine = createEngine({ config, logger, clock: new ManualClock(T0 + 86_400_000) });
+    const ev = (id: string, minutes: number) => ({ id, type: 'view', subjectId: 'u1', targetId: 't1', occurredAt: T0 + minutes * 60_000 });
+    await engine.track(ev('e1', 0));
+    const duplicates: unknown[] = [];
+    let inner: Promise<{ leads: Array<{ version: number }> }> | undefined;
+    engine.on('event.duplicate', (d) => {
+      duplicates.push(d);
+      // Emitted in the middle of the batch, before its commit.
+      inner ??= engine.track(ev('e3', 20));
+    });
+    const outer = await engine.trackMany([ev('e1', 0), ev('e2', 10)]);
+    expect(outer.map((r) => r.status)).toEqual(['duplicate', 'processed']);
+    expect((await inner)?.leads[0]?.version).toBe(3);
+    expect(duplicates).toHaveLength(1);
+    expect(debug).toEqual([]);
+    expect((await engine.getLead({ subjectId: 'u1', targetId: 't1' }))?.counts.view).toBe(3);
+  });
+
+  it('trackMany works on its own copy of the array: a caller reusing it at once changes nothing', async () => {
+    const store = new AsyncOnlyStore();
+    const engine = createEngine({ config, store });
+    const buffer: EventInput[] = [
+      { id: 'b1', type: 'view', subjectId: 'u1', targetId: 't1', occurredAt: T0 },
+      { id: 'b2', type: 'view', subjectId: 'u2', targetId: 't1', occurredAt: T0 },
+    ];
+    const pending = engine.trackMany(buffer);
+    buffer.length = 0;
+    buffer.push({ id: 'other', type: 'view', subjectId: 'u1', targetId: 't1', occurredAt: T0 });
+    const results = await pending;
+    expect(results.map((r) => [r.status, r.eventId])).toEqual([
+      ['processed', 'b1'],
+      ['processed', 'b2'],
+    ]);
+    expect(await store.existingEventIds('default', ['b1', 'b2', 'other'])).toEqual(new Set(['b1', 'b2']));
+  });
+
+  it('a method replaced on the prototype (a spy) turns the synchronous path off too', () => {
+    const original = MemoryStore.prototype.getProfile;
+    try {
+      MemoryStore.prototype.getProfile = async function (this: MemoryStore, ...args: Parameters<MemoryStore['getProfile']>) {
+        return original.apply(this, args);
+      };
+      expect(new MemoryStore().syncAccess()).toBeUndefined();
+    } finally {
+      MemoryStore.prototype.getProfile = original;
+    }
+    expect(new MemoryStore().syncAccess()).toBeDefined();
+  });
+
   it('a listener that tracks again from inside a synchronous batch sees the batch committed', async () => {
     const engine = createEngine({ config, clock: new ManualClock(T0 + 86_400_000) });
     const seen: number[] = [];
