@@ -282,8 +282,7 @@ export class Engine extends EventEmitter<Listeners> {
       try {
         return this.runSyncBatch(tenantId, batch, emit, sync);
       } catch (error) {
-        if (!isConflict(error) || this.maxRetries <= 1) throw error;
-        this.logger.debug('leadpipe: version conflict, retrying batch', { tenantId, attempt: 1, events: batch.length });
+        this.retryOrThrow(error, tenantId, 1, batch.length);
         first = 2;
       }
     }
@@ -294,14 +293,21 @@ export class Engine extends EventEmitter<Listeners> {
         try {
           return sync ? this.runSyncBatch(tenantId, batch, emit, sync) : await drive(this.trackBatch(tenantId, batch, emit, this.store));
         } catch (error) {
-          // Either kind of conflict means another writer got there first: re-read and try again.
-          // A real duplicate is then caught by the id check at the top of `trackBatch`.
-          if (!isConflict(error) || attempt >= this.maxRetries) throw error;
-          this.logger.debug('leadpipe: version conflict, retrying batch', { tenantId, attempt, events: batch.length });
+          this.retryOrThrow(error, tenantId, attempt, batch.length);
           await conflictBackoff(attempt);
         }
       }
     });
+  }
+
+  /**
+   * After a failed attempt at a batch: rethrows unless it lost to another writer and attempts
+   * are left. Either kind of conflict means another writer got there first: re-read and try
+   * again. A real duplicate is then caught by the id check at the top of `trackBatch`.
+   */
+  private retryOrThrow(error: unknown, tenantId: string, attempt: number, events: number): void {
+    if (!isConflict(error) || attempt >= this.maxRetries) throw error;
+    this.logger.debug('leadpipe: version conflict, retrying batch', { tenantId, attempt, events });
   }
 
   /** Runs one attempt at a batch on the memory store's synchronous calls, marking it as running (see {@link Engine.tenantBatch}). */
@@ -361,7 +367,7 @@ export class Engine extends EventEmitter<Listeners> {
     // The three reads are independent: an asynchronous store serves them at once.
     const reads: unknown[] = [
       leadIds.size > 0 ? store.getLeads(tenantId, [...leadIds]) : new Map<string, LeadState>(),
-      leadIds.size > 0 && this.counterKeys.length > 0 ? store.getCounters(tenantId, this.counterKeys) : new Map<string, number>(),
+      leadIds.size > 0 ? this.readCounters(tenantId, store) : new Map<string, number>(),
     ];
     for (const s of subjects) reads.push(store.getProfile(tenantId, s));
     const [stored, counters, ...profileList] = (yield* awaitedAll(reads)) as [Map<string, LeadState>, Map<string, number>, ...Array<Profile | undefined>];
@@ -481,9 +487,10 @@ export class Engine extends EventEmitter<Listeners> {
     return { lead, steps, counters: result };
   }
 
-  private async readCounters(tenantId: string): Promise<Map<string, number>> {
+  /** The counters routing may read (see `counterKeys`), through `store` (the engine's by default). */
+  private readCounters(tenantId: string, store: TrackStore = this.store): Map<string, number> | Promise<Map<string, number>> {
     if (this.counterKeys.length === 0) return new Map();
-    return this.store.getCounters(tenantId, this.counterKeys);
+    return store.getCounters(tenantId, this.counterKeys);
   }
 
   /**

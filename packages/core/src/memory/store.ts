@@ -37,7 +37,8 @@ interface OutboxSlot {
 const DEFAULT_LIST_LIMIT = 100;
 
 /** The store calls the engine's track path makes. */
-type TrackCalls = 'commit' | 'existingEventIds' | 'getLeads' | 'getCounters' | 'getProfile' | 'resolveAlias' | 'subjectEvents';
+const TRACK_CALLS = ['commit', 'existingEventIds', 'getLeads', 'getCounters', 'getProfile', 'resolveAlias', 'subjectEvents'] as const;
+type TrackCalls = (typeof TRACK_CALLS)[number];
 
 /**
  * The calls of {@link TrackCalls} as plain synchronous functions, with the public methods'
@@ -120,16 +121,8 @@ export class MemoryStore implements Store {
    * @internal
    */
   syncAccess(): SyncStoreAccess | undefined {
-    const p = ORIGINAL_METHODS;
-    const overridden =
-      this.commit !== p.commit ||
-      this.existingEventIds !== p.existingEventIds ||
-      this.getLeads !== p.getLeads ||
-      this.getCounters !== p.getCounters ||
-      this.getProfile !== p.getProfile ||
-      this.resolveAlias !== p.resolveAlias ||
-      this.subjectEvents !== p.subjectEvents;
-    return overridden ? undefined : this.#sync;
+    for (const name of TRACK_CALLS) if (this[name] !== ORIGINAL_METHODS[name]) return undefined;
+    return this.#sync;
   }
 
   /** {@inheritDoc Store.commit} */
@@ -418,15 +411,7 @@ export class MemoryStore implements Store {
 }
 
 /** The track-path methods as defined, kept apart so that one replaced on the prototype later (a spy) also counts as overridden. */
-const ORIGINAL_METHODS: Pick<MemoryStore, TrackCalls> = {
-  commit: MemoryStore.prototype.commit,
-  existingEventIds: MemoryStore.prototype.existingEventIds,
-  getLeads: MemoryStore.prototype.getLeads,
-  getCounters: MemoryStore.prototype.getCounters,
-  getProfile: MemoryStore.prototype.getProfile,
-  resolveAlias: MemoryStore.prototype.resolveAlias,
-  subjectEvents: MemoryStore.prototype.subjectEvents,
-};
+const ORIGINAL_METHODS = Object.fromEntries(TRACK_CALLS.map((name) => [name, MemoryStore.prototype[name]])) as Pick<MemoryStore, TrackCalls>;
 
 function validateEvents(batch: CommitBatch, t: TenantData | undefined): void {
   const inBatch = batch.events.length > 1 ? new Set<string>() : undefined;
