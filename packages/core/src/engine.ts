@@ -376,7 +376,6 @@ export class Engine extends EventEmitter<Listeners> {
 
     // Fold each event into its lead, in input order; the working copies start from what was read.
     const working = new Map<string, LeadState>();
-    const batchEvents = new Map<string, StoredEvent[]>();
     const counterState = new Map(counters);
     const results: TrackResult[] = new Array(inputs.length);
     const effects: Effect[] = [];
@@ -414,15 +413,17 @@ export class Engine extends EventEmitter<Listeners> {
         // Out of order: replay the lead's history with the new event in canonical order.
         replayed = true;
         const history = yield* awaited(store.subjectEvents(tenantId, event.subjectRef, rt.leadKeyHasTarget ? event.targetId : undefined));
-        const replay = this.replay(leadId, [...history, ...(batchEvents.get(leadId) ?? []), event], previous, previous, ctx, counterState);
+        // This batch's earlier events of the lead are found by a scan rather than kept in a list
+        // per lead: replays are rare, and a list per lead was ~100 bytes of garbage per event.
+        const all = [...history];
+        for (let j = 0; j < i; j++) if (eventLeadIds[j] === leadId && events[j]) all.push(events[j] as StoredEvent);
+        all.push(event);
+        const replay = this.replay(leadId, all, previous, previous, ctx, counterState);
         lead = replay.lead as LeadState;
         steps = replay.steps;
         counterState.clear();
         for (const [k, v] of replay.counters) counterState.set(k, v);
       }
-      const list = batchEvents.get(leadId);
-      if (list) list.push(event);
-      else batchEvents.set(leadId, [event]);
       // `lead` is the step's own new object, not shared with anything committed yet: the version
       // and delivery record are set on it in place (each copy here was a full lead per event).
       lead.version = (previous?.version ?? 0) + 1;

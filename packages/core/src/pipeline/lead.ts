@@ -9,7 +9,7 @@ import type { Facts } from '../rules/types.js';
 import type { LeadState, RouteRecord, StageTransition, StoredEvent } from '../types.js';
 import type { QualifyResult } from './qualify.js';
 import { qualify } from './qualify.js';
-import type { RoutingDecision } from './route.js';
+import type { RouteInput, RoutingDecision } from './route.js';
 import { route } from './route.js';
 import type { Runtime } from './runtime.js';
 import type { Contribution, EventFacts } from './score.js';
@@ -69,6 +69,7 @@ const NO_ROUTES: RouteRecord[] = Object.freeze([]) as unknown as RouteRecord[];
 const NOTHING_DELIVERED: LeadState['delivered'] = Object.freeze([]) as unknown as LeadState['delivered'];
 const NO_ASSIGNMENTS: Record<string, string[]> = Object.freeze({}) as Record<string, string[]>;
 const NO_FIT: ReturnType<typeof fitPoints> = Object.freeze([]) as unknown as ReturnType<typeof fitPoints>;
+const NO_LIFECYCLE: LifecycleEvent[] = Object.freeze([]) as unknown as LifecycleEvent[];
 
 function newLead(rt: Runtime, id: string, event: StoredEvent, now: number, assignments?: Record<string, string[]>): LeadState {
   const stage = rt.stages[0] as string;
@@ -123,7 +124,8 @@ export function leadFacts(lead: LeadState, ef: EventFacts): Facts {
 export function applyEvent(rt: Runtime, previous: LeadState | undefined, event: StoredEvent, leadId: string, ctx: StepContext): StepResult {
   const signal = rt.signals.get(event.type);
   if (!signal) throw new Error(`leadpipe: applyEvent called with an event that is not a signal (${event.type})`);
-  const lifecycle: LifecycleEvent[] = [];
+  // Nobody listening (the usual hot path): one shared, frozen empty list instead of a new one per event.
+  const lifecycle: LifecycleEvent[] = ctx.lifecycle === false ? NO_LIFECYCLE : [];
   const base = previous ?? newLead(rt, leadId, event, ctx.now, ctx.assignments);
   const t = event.occurredAt;
   const from = previous ? previous.lastSeenAt : t;
@@ -163,7 +165,9 @@ export function applyEvent(rt: Runtime, previous: LeadState | undefined, event: 
   facts.tier = lead.tier;
 
   // Route.
-  const routing = route(rt, { lead, facts, at: t, eventId: event.id, counters: ctx.counters, ...(ctx.targetOwners ? { targetOwners: ctx.targetOwners } : {}) });
+  const input: RouteInput = { lead, facts, at: t, eventId: event.id, counters: ctx.counters };
+  if (ctx.targetOwners) input.targetOwners = ctx.targetOwners;
+  const routing = route(rt, input);
   for (const c of routing.counters) ctx.counters.set(c.key, (ctx.counters.get(c.key) ?? 0) + c.delta);
   let routedTransition: StageTransition | undefined;
   if (routing.routes.length > 0) {
@@ -189,7 +193,7 @@ export function applyEvent(rt: Runtime, previous: LeadState | undefined, event: 
     if (routedTransition) lifecycle.push({ type: 'lead.stage_changed', payload: { lead, transition: routedTransition } });
     for (const r of routing.routes) lifecycle.push({ type: 'lead.routed', payload: { lead, route: r } });
   }
-  return { lead, ...(contribution ? { contribution } : {}), qualification, routing, lifecycle, facts };
+  return { lead, contribution, qualification, routing, lifecycle, facts };
 }
 
 /** Options for {@link foldLead}. */

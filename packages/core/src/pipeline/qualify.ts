@@ -8,6 +8,8 @@ import type { Facts } from '../rules/types.js';
 import type { LeadState, StageTransition } from '../types.js';
 import type { Runtime } from './runtime.js';
 
+type QualificationRule = Runtime['qualification'][number];
+
 /** What qualification decided for one step. */
 export interface QualifyResult {
   stage: string;
@@ -22,25 +24,25 @@ export interface QualifyResult {
 /** Evaluates the qualification rules on `facts` for a lead whose score is already updated. */
 export function qualify(rt: Runtime, lead: LeadState, facts: Facts, at: number, eventId: string | undefined): QualifyResult {
   const matched: string[] = [];
-  let stageRule: { name: string; priority: number; stage: string } | undefined;
-  let tierRule: { name: string; tier: string } | undefined;
+  // The deciding rules are kept as references to the rules themselves (not a small object per
+  // match): this runs for every event.
+  let stageRule: QualificationRule | undefined;
+  let tierRule: QualificationRule | undefined;
   for (const rule of rt.qualification) {
     if (rule.condition && !rule.condition.test(facts)) continue;
     matched.push(rule.name);
     const stage = rule.def.stage;
     if (stage !== undefined) {
-      if (!stageRule) stageRule = { name: rule.name, priority: rule.priority, stage };
-      else if (rule.priority === stageRule.priority && (rt.stageIndex.get(stage) ?? 0) > (rt.stageIndex.get(stageRule.stage) ?? 0)) {
-        stageRule = { name: rule.name, priority: rule.priority, stage };
-      }
+      if (!stageRule) stageRule = rule;
+      else if (rule.priority === stageRule.priority && (rt.stageIndex.get(stage) ?? 0) > (rt.stageIndex.get(stageRule.def.stage as string) ?? 0)) stageRule = rule;
     }
-    if (rule.def.tier !== undefined && !tierRule) tierRule = { name: rule.name, tier: rule.def.tier };
+    if (rule.def.tier !== undefined && !tierRule) tierRule = rule;
   }
 
   let tier: string | null = null;
   let tierCause: string | null = null;
   if (tierRule) {
-    tier = tierRule.tier;
+    tier = tierRule.def.tier as string;
     tierCause = tierRule.name;
   } else {
     const band = scoreTier(rt, lead.score);
@@ -52,10 +54,11 @@ export function qualify(rt: Runtime, lead: LeadState, facts: Facts, at: number, 
 
   let stage = lead.stage;
   let transition: StageTransition | undefined;
-  if (stageRule && stageRule.stage !== lead.stage) {
-    const forward = (rt.stageIndex.get(stageRule.stage) ?? 0) > (rt.stageIndex.get(lead.stage) ?? 0);
+  const ruleStage = stageRule?.def.stage;
+  if (stageRule && ruleStage !== undefined && ruleStage !== lead.stage) {
+    const forward = (rt.stageIndex.get(ruleStage) ?? 0) > (rt.stageIndex.get(lead.stage) ?? 0);
     if (forward || rt.config.qualification.demotion) {
-      stage = stageRule.stage;
+      stage = ruleStage;
       transition = { from: lead.stage, to: stage, at, cause: stageRule.name, ...(eventId !== undefined ? { eventId } : {}) };
     }
   }

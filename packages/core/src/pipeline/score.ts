@@ -202,35 +202,37 @@ export function computeScore(rt: Runtime, state: ScoringState, fit: ReadonlyArra
   // Plain arrays indexed by component position instead of Maps and per-source objects, and the
   // working arrays are module-level scratch reused by every call (this function is synchronous
   // and never re-entered): it runs once per event, and its nine working arrays were the largest
-  // allocation of the score stage.
+  // allocation of the score stage. The scratch arrays are written by index up to `count` and their
+  // `length` is never set: `length = 0` drops an array's backing store, so each call allocated
+  // three new ones (~450 bytes of garbage per event, measured).
   const comps = rt.components;
-  const raw = fillZero(scratch.raw, comps.length);
+  const raw = scratch.raw;
+  for (let c = 0; c < comps.length; c++) raw[c] = 0;
   const sourceNames = scratch.names;
   const sourceComp = scratch.comp;
   const sourcePoints = scratch.points;
-  sourceNames.length = 0;
-  sourceComp.length = 0;
-  sourcePoints.length = 0;
+  let count = 0;
   for (const name in state.signals) {
     const def = rt.signals.get(name);
     if (!def) continue;
     const points = (state.signals[name] as SignalState).value;
     raw[def.componentIndex] = (raw[def.componentIndex] as number) + points;
-    sourceNames.push(name);
-    sourceComp.push(def.componentIndex);
-    sourcePoints.push(points);
+    sourceNames[count] = name;
+    sourceComp[count] = def.componentIndex;
+    sourcePoints[count] = points;
+    count++;
   }
   for (const f of fit) {
     const c = rt.componentIndex.get(f.component) as number;
     raw[c] = (raw[c] as number) + f.points;
-    sourceNames.push(`fit:${f.name}`);
-    sourceComp.push(c);
-    sourcePoints.push(f.points);
+    sourceNames[count] = `fit:${f.name}`;
+    sourceComp[count] = c;
+    sourcePoints[count] = f.points;
+    count++;
   }
 
   const components: Record<string, number> = {};
   const share = scratch.share;
-  share.length = comps.length;
   let exact = 0;
   for (let c = 0; c < comps.length; c++) {
     const comp = comps[c] as Runtime['components'][number];
@@ -243,11 +245,8 @@ export function computeScore(rt: Runtime, state: ScoringState, fit: ReadonlyArra
   const scoreCents = Math.round(exact * 100);
 
   // Exact shares per source, then largest-remainder rounding to cents summing to scoreCents.
-  const count = sourceNames.length;
   const value = scratch.value;
   const cents = scratch.cents;
-  value.length = count;
-  cents.length = count;
   let remaining = scoreCents;
   for (let i = 0; i < count; i++) {
     const c = sourceComp[i] as number;
@@ -262,7 +261,6 @@ export function computeScore(rt: Runtime, state: ScoringState, fit: ReadonlyArra
     // too many), ties by position: an insertion sort into a reused array, since a lead has a few
     // sources (the sort's array and comparator were ~160 bytes of garbage per event).
     const order = scratch.order;
-    order.length = count;
     const up = remaining > 0;
     for (let i = 0; i < count; i++) {
       const fi = (value[i] as number) - (cents[i] as number);
@@ -284,7 +282,8 @@ export function computeScore(rt: Runtime, state: ScoringState, fit: ReadonlyArra
     }
   }
   const breakdown: ScoreBreakdown = { sources: {}, components: {} };
-  const componentCents = fillZero(scratch.componentCents, comps.length);
+  const componentCents = scratch.componentCents;
+  for (let c = 0; c < comps.length; c++) componentCents[c] = 0;
   for (let i = 0; i < count; i++) {
     breakdown.sources[sourceNames[i] as string] = (cents[i] as number) / 100;
     const c = sourceComp[i] as number;
@@ -296,12 +295,6 @@ export function computeScore(rt: Runtime, state: ScoringState, fit: ReadonlyArra
 
 /** Working arrays of {@link computeScore}, reused from call to call. */
 const scratch = { raw: [] as number[], names: [] as string[], comp: [] as number[], points: [] as number[], share: [] as number[], value: [] as number[], cents: [] as number[], componentCents: [] as number[], order: [] as number[] };
-
-function fillZero(a: number[], length: number): number[] {
-  a.length = length;
-  for (let i = 0; i < length; i++) a[i] = 0;
-  return a;
-}
 
 function normalize(raw: number, n: Runtime['components'][number]['normalize']): number {
   if (raw <= 0) return 0;
