@@ -15,7 +15,7 @@ import { snapshot } from './snapshot.js';
 import { systemClock } from './memory/clock.js';
 import { ENGINE_LEADS } from './memory/lead-record.js';
 import { MemoryStore, type SyncStoreAccess } from './memory/store.js';
-import { applyEvent, foldLead, isAfter, leadFacts, leadIdOf, type StepContext, type StepResult } from './pipeline/lead.js';
+import { applyEvent, foldLead, isAfter, leadFacts, leadIdOf, type PriorLead, type StepContext, type StepResult } from './pipeline/lead.js';
 import { cursorKey, loadKey, route, type RoutingDecision } from './pipeline/route.js';
 import { buildRuntime, type Runtime, type RuntimeOptions } from './pipeline/runtime.js';
 import { advance, computeScore, eventFacts, fitPoints } from './pipeline/score.js';
@@ -163,6 +163,13 @@ export class Engine extends EventEmitter<Listeners> {
   private readonly locks = new KeyedLock();
   /** The batch running synchronously on the memory store, if one is (see {@link Engine.tenantBatch}). */
   private syncBatch: SyncBatch | undefined;
+  /**
+   * The lead facts object every step of this engine's track path overwrites (see
+   * `StepContext.facts`). One per engine, not per batch, so a single `track()` makes none: steps
+   * never run inside one another (a step runs to its end without waiting, and a track call made
+   * from code a step runs waits for the running batch), so no step can see another's facts.
+   */
+  private readonly stepFacts: Facts = {};
   private readonly emitAllBound = this.emitAll.bind(this);
   /**
    * Counter keys the routing stage may read: loads of owners with a capacity (all owners' loads
@@ -381,7 +388,7 @@ export class Engine extends EventEmitter<Listeners> {
       leadIds.size > 0 ? this.readCounters(tenantId, store) : new Map<string, number>(),
     ];
     for (const s of subjects) reads.push(store.getProfile(tenantId, s));
-    const [stored, counters, ...profileList] = (yield reads.some(isThenable) ? Promise.all(reads) : reads) as [Map<string, LeadState>, Map<string, number>, ...Array<Profile | undefined>];
+    const [stored, counters, ...profileList] = (yield reads.some(isThenable) ? Promise.all(reads) : reads) as [Map<string, PriorLead>, Map<string, number>, ...Array<Profile | undefined>];
     const profiles = new Map<string, Record<string, unknown>>();
     for (const p of profileList) if (p) profiles.set(p.subjectId, p.traits);
 
@@ -394,8 +401,8 @@ export class Engine extends EventEmitter<Listeners> {
     const lifecycle: LifecycleEvent[] = [];
     const newEvents: StoredEvent[] = [];
     const listening = emit !== this.emitAllBound || this.eventNames().length > 0;
-    // One context for the whole batch; only `profile` changes from event to event.
-    const ctx: StepContext = { profile: undefined, counters: counterState, now, lifecycle: listening };
+    // One context for the whole batch; only `profile` changes from event to event (and `facts`, overwritten by each step).
+    const ctx: StepContext = { profile: undefined, counters: counterState, now, lifecycle: listening, facts: this.stepFacts };
     for (let i = 0; i < inputs.length; i++) {
       const event = events[i];
       if (!event) {
@@ -479,9 +486,9 @@ export class Engine extends EventEmitter<Listeners> {
    * Owner loads are recounted explicitly rather than through the replay's increments: the lead
    * counted once per owner before (if it was open), and counts once per owner after (if open).
    */
-  private replay(leadId: string, events: StoredEvent[], counted: LeadState | undefined, basis: LeadState | undefined, ctx: StepContext, counters: Map<string, number>) {
+  private replay(leadId: string, events: StoredEvent[], counted: PriorLead | undefined, basis: PriorLead | undefined, ctx: StepContext, counters: Map<string, number>) {
     const closed = this.runtime.routing?.closedStages;
-    const ownersOf = (lead: LeadState | undefined) => (lead && !closed?.has(lead.stage) ? new Set(lead.routes.map((r) => r.ownerId)) : new Set<string>());
+    const ownersOf = (lead: PriorLead | undefined) => (lead && !closed?.has(lead.stage) ? new Set(lead.routes.map((r) => r.ownerId)) : new Set<string>());
     const before = ownersOf(counted);
     // Capacity checks during the replay must not see this lead's own earlier load.
     const working = new Map(counters);
@@ -511,7 +518,7 @@ export class Engine extends EventEmitter<Listeners> {
    * this lead within the dedupe window (a replay can move a routing decision to another event):
    * the same lead never reaches the same owner twice inside the window.
    */
-  private deliver(lead: LeadState, previous: LeadState | undefined, steps: StepResult[], now: number): { effects: DeliveryEffect[]; routed: RouteRecord[] } {
+  private deliver(lead: LeadState, previous: PriorLead | undefined, steps: StepResult[], now: number): { effects: DeliveryEffect[]; routed: RouteRecord[] } {
     // What was delivered before: a replay rebuilds the lead from its events, but deliveries
     // already made stay made.
     const original = previous ? previous.delivered : lead.delivered;
@@ -551,7 +558,7 @@ export class Engine extends EventEmitter<Listeners> {
   }
 
   /** Lifecycle events of a replay: the final score, stage changes it added, and the routes it delivered. */
-  private replayLifecycle(lead: LeadState, previous: LeadState | undefined, routed: RouteRecord[], eventId: string): LifecycleEvent[] {
+  private replayLifecycle(lead: LeadState, previous: PriorLead | undefined, routed: RouteRecord[], eventId: string): LifecycleEvent[] {
     const out: LifecycleEvent[] = [];
     if (!previous) out.push({ type: 'lead.created', payload: { lead } });
     out.push({ type: 'lead.scored', payload: { lead, previousScore: previous?.score ?? 0, eventId } });
@@ -565,7 +572,7 @@ export class Engine extends EventEmitter<Listeners> {
   }
 
   /** Appends an audit entry to `out` for each stage change `lead` has beyond `previous`. */
-  private auditFor(lead: LeadState, previous: LeadState | undefined, now: number, out: AuditEntry[]): void {
+  private auditFor(lead: LeadState, previous: PriorLead | undefined, now: number, out: AuditEntry[]): void {
     for (let k = previous?.stageHistory.length ?? 0; k < lead.stageHistory.length; k++) {
       const t = lead.stageHistory[k] as StageTransition;
       out.push({
@@ -902,7 +909,6 @@ interface SyncBatch {
 /** The store calls of the track path: a {@link Store}'s, or the memory store's synchronous ones. */
 type TrackStore = Store | SyncStoreAccess;
 
-/** Either kind of conflict: another writer got there first. */
 /** True when every input is for the same tenant. */
 function oneTenant(inputs: readonly EventInput[]): boolean {
   const tenantId = inputs[0]?.tenantId ?? DEFAULT_TENANT;
@@ -910,6 +916,7 @@ function oneTenant(inputs: readonly EventInput[]): boolean {
   return true;
 }
 
+/** Either kind of conflict: another writer got there first. */
 function isConflict(error: unknown): boolean {
   return isLeadpipeError(error, 'VERSION_CONFLICT') || isLeadpipeError(error, 'DUPLICATE_EVENT');
 }

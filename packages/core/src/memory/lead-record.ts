@@ -20,6 +20,7 @@
  * `Object.prototype`) is kept as a structured clone instead, so the store never loses data.
  * @module
  */
+import type { PriorLead } from '../pipeline/lead.js';
 import type { LeadState, RouteRecord, SignalState, StageTransition } from '../types.js';
 import { chunkOf, offsetOf, Slab } from './slab.js';
 
@@ -257,9 +258,23 @@ export class LeadCodec {
    * with the store but the frozen route lists.
    */
   read(r: LeadRecord, tenantId: string): LeadState {
+    return this.#read(r, tenantId, true);
+  }
+
+  /**
+   * {@link LeadCodec.read} for the engine's track path, which reads a lead only to fold the next
+   * event into it: `components` and `breakdown` (recomputed by every step) are left undecoded —
+   * shared frozen empty placeholders, so the lead keeps the usual hidden class — and typed away
+   * (`PriorLead`). Four objects and their numbers less per event (~0.35 KB, measured).
+   */
+  readPrior(r: LeadRecord, tenantId: string): PriorLead {
+    return this.#read(r, tenantId, false);
+  }
+
+  #read(r: LeadRecord, tenantId: string, scores: boolean): LeadState {
     const shape = r.form;
     if (!(shape instanceof Shape)) return structuredClone(shape);
-    return readShaped(r, shape, tenantId, this.#nums.chunks[chunkOf(r.nums)] as number[], offsetOf(r.nums), r.strs < 0 ? NO_REFS : (this.#strs.chunks[chunkOf(r.strs)] as Ref[]), offsetOf(r.strs));
+    return readShaped(r, shape, tenantId, this.#nums.chunks[chunkOf(r.nums)] as number[], offsetOf(r.nums), r.strs < 0 ? NO_REFS : (this.#strs.chunks[chunkOf(r.strs)] as Ref[]), offsetOf(r.strs), scores);
   }
 
   /** Size of a shaped record's numbers block: fixed by its shape, plus its windows' entries and stage history. */
@@ -311,16 +326,23 @@ function cursorIdOf(lead: LeadState): string {
 }
 
 /** {@link LeadCodec.read} for a shaped record whose blocks start at `nums[n0]` and `strs[b0]`. */
-function readShaped(r: LeadRecord, shape: Shape, tenantId: string, nums: number[], n0: number, strs: Ref[], b0: number): LeadState {
+function readShaped(r: LeadRecord, shape: Shape, tenantId: string, nums: number[], n0: number, strs: Ref[], b0: number, scores: boolean): LeadState {
   let n = n0 + HEAD;
-  const components: Record<string, number> = {};
-  for (const k of shape.components) components[k] = nums[n++] as number;
+  let components = NOT_READ.components;
+  if (scores) {
+    components = {};
+    for (const k of shape.components) components[k] = nums[n++] as number;
+  } else n += shape.components.length;
   const counts: Record<string, number> = {};
   for (const k of shape.counts) counts[k] = nums[n++] as number;
-  const sources: Record<string, number> = {};
-  for (const k of shape.sources) sources[k] = nums[n++] as number;
-  const breakdownComponents: Record<string, number> = {};
-  for (const k of shape.breakdownComponents) breakdownComponents[k] = nums[n++] as number;
+  let breakdown = NOT_READ.breakdown;
+  if (scores) {
+    const sources: Record<string, number> = {};
+    for (const k of shape.sources) sources[k] = nums[n++] as number;
+    const breakdownComponents: Record<string, number> = {};
+    for (const k of shape.breakdownComponents) breakdownComponents[k] = nums[n++] as number;
+    breakdown = { sources, components: breakdownComponents };
+  } else n += shape.sources.length + shape.breakdownComponents.length;
   const signals: Record<string, SignalState> = {};
   let b = b0;
   for (let s = 0; s < shape.signals.length; s++) {
@@ -349,7 +371,6 @@ function readShaped(r: LeadRecord, shape: Shape, tenantId: string, nums: number[
   const { routes, assignments } = r.routing;
   const delivered = r.routing.delivered === MIRRORED ? routes.map(({ ownerId, at }) => ({ ownerId, at })) : r.routing.delivered;
   const score = nums[n0 + SCORE] as number;
-  const breakdown = { sources, components: breakdownComponents };
   const firstSeenAt = nums[n0 + FIRST_SEEN] as number;
   const lastSeenAt = nums[n0 + LAST_SEEN] as number;
   const cursor = { occurredAt: nums[n0 + CURSOR_AT] as number, id: r.cursorId };
@@ -361,6 +382,12 @@ function readShaped(r: LeadRecord, shape: Shape, tenantId: string, nums: number[
     ? { id, tenantId, subjectRef, version, score, components, breakdown, counts, firstSeenAt, lastSeenAt, cursor, stage, tier, stageHistory, routes, delivered, assignments, scoring, createdAt, updatedAt }
     : { id, tenantId, subjectRef, targetId, version, score, components, breakdown, counts, firstSeenAt, lastSeenAt, cursor, stage, tier, stageHistory, routes, delivered, assignments, scoring, createdAt, updatedAt };
 }
+
+/** What {@link LeadCodec.readPrior} puts where it does not decode. */
+const NOT_READ: Pick<LeadState, 'components' | 'breakdown'> = Object.freeze({
+  components: Object.freeze({}) as Record<string, number>,
+  breakdown: Object.freeze({ sources: Object.freeze({}), components: Object.freeze({}) }) as LeadState['breakdown'],
+});
 
 /** Writes a lead into its blocks, which start at `nums[n0]` and `strs[b0]`. */
 function fillNums(lead: LeadState, shape: Shape, nums: number[], n0: number, strs: Ref[], b0: number, transitions: Transitions): void {

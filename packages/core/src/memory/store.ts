@@ -5,6 +5,7 @@
  */
 import type { ClaimOptions, CommitBatch, LeadFilter, Store } from '../contracts.js';
 import { ConflictError, LeadpipeError, NotFoundError } from '../errors.js';
+import type { PriorLead } from '../pipeline/lead.js';
 import type { AuditEntry, LeadState, OutboxEntry, OutboxStatus, Profile, StoredEvent } from '../types.js';
 import { AuditLog } from './audit-log.js';
 import { Timeline } from './timeline.js';
@@ -45,7 +46,10 @@ type TrackCalls = (typeof TRACK_CALLS)[number];
  * behaviour (they are what those methods run). See {@link MemoryStore.syncAccess}.
  * @internal
  */
-export type SyncStoreAccess = { [K in TrackCalls]: (...args: Parameters<Store[K]>) => Awaited<ReturnType<Store[K]>> };
+export type SyncStoreAccess = { [K in Exclude<TrackCalls, 'getLeads'>]: (...args: Parameters<Store[K]>) => Awaited<ReturnType<Store[K]>> } & {
+  /** `getLeads`, but the leads are read as a pipeline step needs them (see `LeadCodec.readPrior`). */
+  getLeads(tenantId: string, leadIds: readonly string[]): Map<string, PriorLead>;
+};
 
 /**
  * The in-memory {@link Store}: the embedded default, for one process, tests and replays.
@@ -104,7 +108,7 @@ export class MemoryStore implements Store {
   readonly #sync: SyncStoreAccess = {
     commit: (batch) => this.#commit(batch),
     existingEventIds: (tenantId, ids) => this.#existingEventIds(tenantId, ids),
-    getLeads: (tenantId, leadIds) => this.#getLeads(tenantId, leadIds),
+    getLeads: (tenantId, leadIds) => this.#getLeads(tenantId, leadIds, true),
     getCounters: (tenantId, keys) => this.#getCounters(tenantId, keys),
     getProfile: (tenantId, subjectId) => this.#getProfile(tenantId, subjectId),
     resolveAlias: (tenantId, anonymousId) => this.#resolveAlias(tenantId, anonymousId),
@@ -210,14 +214,16 @@ export class MemoryStore implements Store {
     return this.#getLeads(tenantId, leadIds);
   }
 
-  #getLeads(tenantId: string, leadIds: readonly string[]): Map<string, LeadState> {
+  #getLeads(tenantId: string, leadIds: readonly string[]): Map<string, LeadState>;
+  #getLeads(tenantId: string, leadIds: readonly string[], prior: true): Map<string, PriorLead>;
+  #getLeads(tenantId: string, leadIds: readonly string[], prior = false): Map<string, PriorLead> {
     this.#assertOpen();
-    const found = new Map<string, LeadState>();
+    const found = new Map<string, PriorLead>();
     const leads = this.#tenants.get(tenantId)?.leads;
     if (leads) {
       for (const id of leadIds) {
         const record = leads.get(id);
-        if (record) found.set(id, this.#codec.read(record, tenantId));
+        if (record) found.set(id, prior ? this.#codec.readPrior(record, tenantId) : this.#codec.read(record, tenantId));
       }
     }
     return found;

@@ -15,6 +15,13 @@ import type { Runtime } from './runtime.js';
 import type { Contribution, EventFacts } from './score.js';
 import { computeScore, eventFacts, fitPoints, scoreEvent } from './score.js';
 
+/**
+ * A lead as a step reads it: everything but `components` and `breakdown`, which every step
+ * recomputes from the signals. The memory store's track path reads leads in this form (see
+ * `LeadCodec.readPrior`); a full `LeadState` is one too.
+ */
+export type PriorLead = Omit<LeadState, 'components' | 'breakdown'>;
+
 /** Inputs a step needs beyond the lead and the event. */
 export interface StepContext {
   profile: Record<string, unknown> | undefined;
@@ -27,6 +34,12 @@ export interface StepContext {
   assignments?: Record<string, string[]>;
   /** Set to false when nobody listens, to skip building lifecycle events. @defaultValue true */
   lifecycle?: boolean;
+  /**
+   * An object the step may overwrite with its lead facts instead of making one: the facts are
+   * read only during the step (by the rules), so successive steps can share one (~0.2 KB less
+   * garbage per event, measured). The engine's track path passes one per engine.
+   */
+  facts?: Facts;
 }
 
 /** What one step did. */
@@ -36,8 +49,6 @@ export interface StepResult {
   qualification: QualifyResult;
   routing: RoutingDecision;
   lifecycle: LifecycleEvent[];
-  /** Facts the rules saw, for explanations. */
-  facts: Facts;
 }
 
 /** The id of the lead an event belongs to, or undefined when the event scores no lead. */
@@ -92,36 +103,39 @@ function newLead(rt: Runtime, id: string, event: StoredEvent, now: number, assig
     : { id, tenantId, subjectRef, version, score, components, breakdown, counts, firstSeenAt: occurredAt, lastSeenAt: occurredAt, cursor, stage, tier, stageHistory, routes: NO_ROUTES, delivered: NOTHING_DELIVERED, assignments: a, scoring, createdAt: now, updatedAt: now };
 }
 
-/** Lead facts for qualification and routing rules (see `LEAD_FACTS`). */
-export function leadFacts(lead: LeadState, ef: EventFacts): Facts {
+/**
+ * Lead facts for qualification and routing rules (see `LEAD_FACTS`), written into `into` when
+ * given (every field, so nothing of an earlier lead is left) or into a new object.
+ */
+export function leadFacts(lead: LeadState, ef: EventFacts, into: Facts = {}): Facts {
   const signals: Record<string, number> = {};
   for (const name in lead.scoring.signals) signals[name] = lead.scoring.signals[name]?.value ?? 0;
-  return {
-    score: lead.score,
-    components: lead.components,
-    counts: lead.counts,
-    signals,
-    firstSeenAt: lead.firstSeenAt,
-    lastSeenAt: lead.lastSeenAt,
-    profile: ef.profile,
-    stage: lead.stage,
-    tier: lead.tier,
-    tenantId: lead.tenantId,
-    subjectId: lead.subjectRef,
-    targetId: lead.targetId ?? ef.targetId,
-    anonymous: ef.anonymous,
-    event: ef.event,
-    hour: ef.hour,
-    weekday: ef.weekday,
-    businessHours: ef.businessHours,
-  };
+  const f = into;
+  f.score = lead.score;
+  f.components = lead.components;
+  f.counts = lead.counts;
+  f.signals = signals;
+  f.firstSeenAt = lead.firstSeenAt;
+  f.lastSeenAt = lead.lastSeenAt;
+  f.profile = ef.profile;
+  f.stage = lead.stage;
+  f.tier = lead.tier;
+  f.tenantId = lead.tenantId;
+  f.subjectId = lead.subjectRef;
+  f.targetId = lead.targetId ?? ef.targetId;
+  f.anonymous = ef.anonymous;
+  f.event = ef.event;
+  f.hour = ef.hour;
+  f.weekday = ef.weekday;
+  f.businessHours = ef.businessHours;
+  return f;
 }
 
 /**
  * Folds one event into a lead (or creates the lead). The event must not sort before the lead's
  * cursor; the engine replays the lead instead (see {@link foldLead}).
  */
-export function applyEvent(rt: Runtime, previous: LeadState | undefined, event: StoredEvent, leadId: string, ctx: StepContext): StepResult {
+export function applyEvent(rt: Runtime, previous: PriorLead | undefined, event: StoredEvent, leadId: string, ctx: StepContext): StepResult {
   const signal = rt.signals.get(event.type);
   if (!signal) throw new Error(`leadpipe: applyEvent called with an event that is not a signal (${event.type})`);
   // Nobody listening (the usual hot path): one shared, frozen empty list instead of a new one per event.
@@ -156,7 +170,7 @@ export function applyEvent(rt: Runtime, previous: LeadState | undefined, event: 
       : { id, tenantId, subjectRef, version, score, components, breakdown, counts, firstSeenAt, lastSeenAt, cursor, stage, tier, stageHistory, routes, delivered, assignments, scoring, createdAt, updatedAt };
 
   // Qualify.
-  const facts = leadFacts(lead, ef);
+  const facts = leadFacts(lead, ef, ctx.facts);
   const qualification = qualify(rt, lead, facts, t, event.id);
   if (qualification.transition) lead.stageHistory = [...lead.stageHistory, qualification.transition];
   lead.stage = qualification.stage;
@@ -193,7 +207,7 @@ export function applyEvent(rt: Runtime, previous: LeadState | undefined, event: 
     if (routedTransition) lifecycle.push({ type: 'lead.stage_changed', payload: { lead, transition: routedTransition } });
     for (const r of routing.routes) lifecycle.push({ type: 'lead.routed', payload: { lead, route: r } });
   }
-  return { lead, contribution, qualification, routing, lifecycle, facts };
+  return { lead, contribution, qualification, routing, lifecycle };
 }
 
 /** Options for {@link foldLead}. */
