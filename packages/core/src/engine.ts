@@ -15,7 +15,7 @@ import { snapshot } from './snapshot.js';
 import { systemClock } from './memory/clock.js';
 import { ENGINE_LEADS } from './memory/lead-record.js';
 import { MemoryStore, type SyncStoreAccess } from './memory/store.js';
-import { applyEvent, foldLead, isAfter, leadFacts, leadIdOf, type PriorLead, type StepContext, type StepResult } from './pipeline/lead.js';
+import { applyEvent, foldLead, isAfter, leadFacts, leadIdOf, type PriorLead, type StepContext, type StepFacts, type StepResult } from './pipeline/lead.js';
 import { cursorKey, loadKey, route, type RoutingDecision } from './pipeline/route.js';
 import { buildRuntime, type Runtime, type RuntimeOptions } from './pipeline/runtime.js';
 import { advance, computeScore, eventFacts, fitPoints } from './pipeline/score.js';
@@ -164,12 +164,11 @@ export class Engine extends EventEmitter<Listeners> {
   /** The batch running synchronously on the memory store, if one is (see {@link Engine.tenantBatch}). */
   private syncBatch: SyncBatch | undefined;
   /**
-   * The lead facts object every step of this engine's track path overwrites (see
-   * `StepContext.facts`). One per engine, not per batch, so a single `track()` makes none: steps
-   * never run inside one another (a step runs to its end without waiting, and a track call made
-   * from code a step runs waits for the running batch), so no step can see another's facts.
+   * The lead facts object the steps of this engine's track path write (see `StepContext.facts`).
+   * One per engine, not per batch, so a single `track()` makes none. A step that starts while
+   * another is running (only code a step runs could start one) makes its own.
    */
-  private readonly stepFacts: Facts = {};
+  private readonly stepFacts: StepFacts = { facts: {}, busy: false };
   private readonly emitAllBound = this.emitAll.bind(this);
   /**
    * Counter keys the routing stage may read: loads of owners with a capacity (all owners' loads
@@ -394,6 +393,7 @@ export class Engine extends EventEmitter<Listeners> {
 
     // Fold each event into its lead, in input order; the working copies start from what was read.
     const working = new Map<string, LeadState>();
+    let earlier: Map<string, StoredEvent[]> | undefined;
     const counterState = new Map(counters);
     const results: TrackResult[] = new Array(inputs.length);
     const effects: Effect[] = [];
@@ -401,7 +401,7 @@ export class Engine extends EventEmitter<Listeners> {
     const lifecycle: LifecycleEvent[] = [];
     const newEvents: StoredEvent[] = [];
     const listening = emit !== this.emitAllBound || this.eventNames().length > 0;
-    // One context for the whole batch; only `profile` changes from event to event (and `facts`, overwritten by each step).
+    // One context for the whole batch; only `profile` changes from event to event (and the fields of `facts`, written by each step).
     const ctx: StepContext = { profile: undefined, counters: counterState, now, lifecycle: listening, facts: this.stepFacts };
     for (let i = 0; i < inputs.length; i++) {
       const event = events[i];
@@ -431,17 +431,20 @@ export class Engine extends EventEmitter<Listeners> {
         // Out of order: replay the lead's history with the new event in canonical order.
         replayed = true;
         const history = (yield store.subjectEvents(tenantId, event.subjectRef, rt.leadKeyHasTarget ? event.targetId : undefined)) as StoredEvent[];
-        // This batch's earlier events of the lead are found by a scan rather than kept in a list
-        // per lead: replays are rare, and a list per lead was ~100 bytes of garbage per event.
-        const all = [...history];
-        for (let j = 0; j < i; j++) if (eventLeadIds[j] === leadId && events[j]) all.push(events[j] as StoredEvent);
-        all.push(event);
-        const replay = this.replay(leadId, all, previous, previous, ctx, counterState);
+        // The batch's earlier events by lead are indexed at the first replay only (kept for every
+        // event, the lists were ~100 bytes of garbage per event; found by a scan per replay, a
+        // shuffled backfill would cost a quadratic number of comparisons).
+        if (!earlier) {
+          earlier = new Map();
+          for (let j = 0; j < i; j++) if (eventLeadIds[j] !== undefined) pushTo(earlier, eventLeadIds[j] as string, events[j] as StoredEvent);
+        }
+        const replay = this.replay(leadId, [...history, ...(earlier.get(leadId) ?? []), event], previous, previous, ctx, counterState);
         lead = replay.lead as LeadState;
         steps = replay.steps;
         counterState.clear();
         for (const [k, v] of replay.counters) counterState.set(k, v);
       }
+      if (earlier) pushTo(earlier, leadId, event);
       // `lead` is the step's own new object, not shared with anything committed yet: the version
       // and delivery record are set on it in place (each copy here was a full lead per event).
       lead.version = (previous?.version ?? 0) + 1;
@@ -908,6 +911,12 @@ interface SyncBatch {
 
 /** The store calls of the track path: a {@link Store}'s, or the memory store's synchronous ones. */
 type TrackStore = Store | SyncStoreAccess;
+
+function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
 
 /** True when every input is for the same tenant. */
 function oneTenant(inputs: readonly EventInput[]): boolean {

@@ -271,7 +271,9 @@ export class LeadCodec {
     return this.#read(r, tenantId, false);
   }
 
-  #read(r: LeadRecord, tenantId: string, scores: boolean): LeadState {
+  #read(r: LeadRecord, tenantId: string, scores: true): LeadState;
+  #read(r: LeadRecord, tenantId: string, scores: false): PriorLead;
+  #read(r: LeadRecord, tenantId: string, scores: boolean): PriorLead {
     const shape = r.form;
     if (!(shape instanceof Shape)) return structuredClone(shape);
     return readShaped(r, shape, tenantId, this.#nums.chunks[chunkOf(r.nums)] as number[], offsetOf(r.nums), r.strs < 0 ? NO_REFS : (this.#strs.chunks[chunkOf(r.strs)] as Ref[]), offsetOf(r.strs), scores);

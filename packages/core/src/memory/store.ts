@@ -43,7 +43,8 @@ type TrackCalls = (typeof TRACK_CALLS)[number];
 
 /**
  * The calls of {@link TrackCalls} as plain synchronous functions, with the public methods'
- * behaviour (they are what those methods run). See {@link MemoryStore.syncAccess}.
+ * behaviour (they are what those methods run), except `getLeads`, which reads leads as a pipeline
+ * step needs them. See {@link MemoryStore.syncAccess}.
  * @internal
  */
 export type SyncStoreAccess = { [K in Exclude<TrackCalls, 'getLeads'>]: (...args: Parameters<Store[K]>) => Awaited<ReturnType<Store[K]>> } & {

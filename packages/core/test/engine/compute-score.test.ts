@@ -83,6 +83,15 @@ const rt = buildRuntime(
   }),
 );
 
+// A second runtime with fewer components and sources: the scratch arrays are shared by every
+// runtime in the process, so calls of the two are interleaved below.
+const small = buildRuntime(
+  parseConfig({
+    signals: { a: { points: 10, component: 'only' } },
+    scoring: { components: { only: { weight: 1, normalize: { type: 'linear', max: 30 } } } },
+  }),
+);
+
 const points = fc.oneof(fc.double({ min: -50, max: 500, noNaN: true }), fc.constantFrom(0, 1, 33.333, 100));
 const state = fc
   .uniqueArray(fc.constantFrom('a', 'b', 'c', 'd', 'e', 'removed'), { maxLength: 6 })
@@ -90,10 +99,14 @@ const state = fc
 const fit = fc.array(fc.record({ name: fc.constantFrom('size', 'region', 'plan'), component: fc.constantFrom('engagement', 'intent', 'fit'), points }), { maxLength: 3 });
 
 describe('computeScore', () => {
-  it('equals the plain reference on every call of a sequence (scratch arrays left by earlier calls never leak in)', () => {
+  it('equals the plain reference on every call of a sequence, across two runtimes (scratch arrays left by earlier calls never leak in)', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(state, fit), { minLength: 1, maxLength: 8 }), (calls) => {
-        for (const [s, f] of calls) expect(computeScore(rt, s, f)).toEqual(reference(rt, s, f));
+      fc.property(fc.array(fc.tuple(fc.boolean(), state, fit), { minLength: 1, maxLength: 8 }), (calls) => {
+        for (const [big, s, f] of calls) {
+          const runtime = big ? rt : small;
+          const fitted = big ? f : f.map((x) => ({ ...x, component: 'only' }));
+          expect(computeScore(runtime, s, fitted)).toEqual(reference(runtime, s, fitted));
+        }
       }),
       { numRuns: RUNS },
     );

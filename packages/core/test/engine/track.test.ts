@@ -22,6 +22,29 @@ describe('track', () => {
     expect(lead?.counts.view).toBe(1);
   });
 
+  it('gives every result a lead of its own: no part shared with another lead or frozen (the step works from shared empty parts and partly read leads)', async () => {
+    const engine = createEngine({ config, clock: new ManualClock(T0) });
+    const results = [
+      await engine.track(ev('e1')),
+      await engine.track(ev('e2', { occurredAt: T0 + 1000 })),
+      ...(await engine.trackMany([ev('e3', { subjectId: 'u2' }), ev('e4', { occurredAt: T0 + 2000, type: 'form' }), ev('e5', { subjectId: 'u2', occurredAt: T0 + 3000 })])),
+    ];
+    const leads = results.map((r) => r.leads[0]!);
+    const parts = (l: (typeof leads)[number]) => [l.components, l.breakdown, l.breakdown.sources, l.breakdown.components, l.counts, l.cursor, l.scoring, l.scoring.signals];
+    const seen = new Set<object>();
+    for (const lead of leads) {
+      for (const part of parts(lead)) {
+        expect(Object.isFrozen(part)).toBe(false);
+        expect(seen.has(part)).toBe(false);
+        seen.add(part);
+      }
+      expect(Object.keys(lead.components).sort()).toEqual(['engagement', 'intent']);
+    }
+    // The second event of u1 was folded into the lead read back from the store.
+    expect(leads[1]!.counts).toEqual({ view: 2 });
+    expect(leads[3]!.counts).toEqual({ view: 2, form: 1 });
+  });
+
   it('rejects an invalid event naming each bad field, and writes nothing', async () => {
     const store = new MemoryStore();
     const engine = createEngine({ config, store });
