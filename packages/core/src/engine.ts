@@ -264,9 +264,7 @@ export class Engine extends EventEmitter<Listeners> {
         results[i] = { status: 'rejected', reason: 'CONSENT_REQUIRED', eventId: input.id, tenantId, leads: [], effects: [] };
         continue;
       }
-      const list = byTenant.get(tenantId);
-      if (list) list.push(i);
-      else byTenant.set(tenantId, [i]);
+      pushTo(byTenant, tenantId, i);
     }
     for (const [tenantId, indexes] of byTenant) {
       // A copy: a batch that has to wait may read it after the caller has reused its array.
@@ -633,10 +631,7 @@ export class Engine extends EventEmitter<Listeners> {
     const byLead = new Map<string, StoredEvent[]>();
     for (const e of all) {
       const id = this.runtime.signals.has(e.type) ? leadIdOf(this.runtime, e) : undefined;
-      if (id === undefined) continue;
-      const list = byLead.get(id);
-      if (list) list.push(e);
-      else byLead.set(id, [e]);
+      if (id !== undefined) pushTo(byLead, id, e);
     }
     const anonLeadIds = new Set<string>();
     for (const e of anonEvents) {
@@ -912,6 +907,7 @@ interface SyncBatch {
 /** The store calls of the track path: a {@link Store}'s, or the memory store's synchronous ones. */
 type TrackStore = Store | SyncStoreAccess;
 
+/** Appends `value` to the list of `key`, starting the list if there is none. */
 function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   const list = map.get(key);
   if (list) list.push(value);
