@@ -71,8 +71,9 @@ export type SyncStoreAccess = { [K in Exclude<TrackCalls, 'getLeads'>]: (...args
  * plain data (a function inside) is rejected before anything is written.
  *
  * Other behaviour, where the {@link Store} contract leaves room:
- * - `commit` validates everything (lead versions, new event ids) before writing
- *   anything, so a rejected batch leaves no trace. The same lead may appear more than once in a
+ * - `commit` validates everything (lead versions, new event ids) before applying
+ *   anything, so a rejected batch leaves no trace (new ids are checked by adding them to the
+ *   tenant's id index, all taken out again at a duplicate; the commit is synchronous, so no read sees them meanwhile). The same lead may appear more than once in a
  *   batch; each write is checked against the version the previous one wrote. Writes are applied
  *   before `deleteLeads`; `aliases` are applied after `events`, so anonymous events in the same
  *   batch move too. The stored `version` is the lead's own `version` field: the writer increments it.
@@ -141,24 +142,30 @@ export class MemoryStore implements Store {
     const existing = this.#tenants.get(tenantId);
 
     // 1. Validate everything. Nothing below this block may throw.
-    validateEvents(batch, existing);
-    validateLeads(batch, existing);
+    // Each written lead's record is looked up once, for the version check, the shape and the
+    // write: on a large store every lookup is a cache miss (three lookups per lead were ~5% of
+    // the pipeline, profiled at 400k events).
+    const records: Array<LeadRecord | undefined> = new Array(batch.leads.length);
+    if (existing) for (let i = 0; i < batch.leads.length; i++) records[i] = existing.leads.get((batch.leads[i] as CommitBatch['leads'][number]).lead.id);
+    const repeats = validateLeads(batch, existing, records);
     const prepared: Prepared[] = new Array(batch.leads.length);
     const fromEngine = (batch as { [ENGINE_LEADS]?: boolean })[ENGINE_LEADS] === true;
     for (let i = 0; i < batch.leads.length; i++) {
       const { lead } = batch.leads[i] as CommitBatch['leads'][number];
-      prepared[i] = this.#codec.prepare(lead, existing?.leads.get(lead.id), tenantId, fromEngine);
+      prepared[i] = this.#codec.prepare(lead, records[i], tenantId, fromEngine);
     }
+    // Last, because it writes: the new event ids are checked by adding them (undone on a duplicate).
+    if (existing) addEventIds(existing.eventIds, batch);
+    else validateEvents(batch);
 
     // 2. Apply.
     const t = existing ?? this.#createTenant(tenantId);
-    for (const event of batch.events) {
-      t.eventIds.add(event.id);
-      timelineOf(t, event.subjectRef).insert(event);
-    }
+    if (!existing) for (const event of batch.events) t.eventIds.add(event.id);
+    for (const event of batch.events) timelineOf(t, event.subjectRef).insert(event);
     for (let i = 0; i < batch.leads.length; i++) {
       const { lead } = batch.leads[i] as CommitBatch['leads'][number];
-      const record = t.leads.get(lead.id);
+      // A lead new to the store and written twice in this batch: the second write updates the record the first made.
+      const record = records[i] ?? (repeats ? t.leads.get(lead.id) : undefined);
       if (record) this.#codec.write(lead, prepared[i] as Prepared, record);
       else {
         if (t.sortedLeadIds !== null) t.sortedLeadIds = null;
@@ -420,37 +427,60 @@ export class MemoryStore implements Store {
 /** The track-path methods as defined, kept apart so that one replaced on the prototype later (a spy) also counts as overridden. */
 const ORIGINAL_METHODS = Object.fromEntries(TRACK_CALLS.map((name) => [name, MemoryStore.prototype[name]])) as Pick<MemoryStore, TrackCalls>;
 
-function validateEvents(batch: CommitBatch, t: TenantData | undefined): void {
-  const inBatch = batch.events.length > 1 ? new Set<string>() : undefined;
+/** Checks that a new tenant's batch names each event id once. */
+function validateEvents(batch: CommitBatch): void {
+  const inBatch = new Set<string>();
   for (const { id } of batch.events) {
-    if (t?.eventIds.has(id) || inBatch?.has(id)) {
-      throw new ConflictError(
-        `[leadpipe] [memory-store] Event ${id} already exists in tenant ${batch.tenantId}. Nothing was written.`,
-        { tenantId: batch.tenantId, eventId: id },
-        'DUPLICATE_EVENT',
-      );
-    }
-    inBatch?.add(id);
+    if (inBatch.has(id)) duplicateEvent(batch, id);
+    inBatch.add(id);
   }
 }
 
-/** Checks writes (then deletes) in batch order, against the store and against earlier writes of the same batch. */
-function validateLeads(batch: CommitBatch, t: TenantData | undefined): void {
+/**
+ * Adds the batch's event ids to the tenant's, throwing (with every id of this batch taken out
+ * again) at the first one already there or repeated in the batch. One hash lookup per event where
+ * checking and then adding took two.
+ */
+function addEventIds(eventIds: Set<string>, batch: CommitBatch): void {
+  const events = batch.events;
+  for (let i = 0; i < events.length; i++) {
+    const size = eventIds.size;
+    const id = (events[i] as StoredEvent).id;
+    if (eventIds.add(id).size !== size) continue;
+    // Every id before this one was new (or it would have thrown there): all of them are this batch's.
+    for (let j = 0; j < i; j++) eventIds.delete((events[j] as StoredEvent).id);
+    duplicateEvent(batch, id);
+  }
+}
+
+function duplicateEvent(batch: CommitBatch, id: string): never {
+  throw new ConflictError(`[leadpipe] [memory-store] Event ${id} already exists in tenant ${batch.tenantId}. Nothing was written.`, { tenantId: batch.tenantId, eventId: id }, 'DUPLICATE_EVENT');
+}
+
+/**
+ * Checks writes (then deletes) in batch order, against the store (`records`: each write's stored
+ * record) and against earlier writes of the same batch. Returns true when a lead is written more than once.
+ */
+function validateLeads(batch: CommitBatch, t: TenantData | undefined, records: ReadonlyArray<LeadRecord | undefined>): boolean {
   const deletes = batch.deleteLeads ?? [];
-  if (batch.leads.length === 0 && deletes.length === 0) return;
+  if (batch.leads.length === 0 && deletes.length === 0) return false;
   // Version each lead will have after the earlier operations of this batch (undefined: absent).
   const staged = batch.leads.length + deletes.length > 1 ? new Map<string, number | undefined>() : undefined;
-  const current = (id: string): number | undefined => (staged?.has(id) ? staged.get(id) : t?.leads.get(id)?.version);
-  for (const { lead, expectedVersion } of batch.leads) {
-    const actual = current(lead.id);
+  let repeats = false;
+  for (let i = 0; i < batch.leads.length; i++) {
+    const { lead, expectedVersion } = batch.leads[i] as CommitBatch['leads'][number];
+    const again = staged?.has(lead.id) === true;
+    if (again) repeats = true;
+    const actual = again ? staged?.get(lead.id) : records[i]?.version;
     if (expectedVersion === null ? actual !== undefined : actual !== expectedVersion) conflict(batch.tenantId, lead.id, expectedVersion, actual);
     staged?.set(lead.id, lead.version);
   }
   for (const { id, expectedVersion } of deletes) {
-    const actual = current(id);
+    const actual = staged?.has(id) ? staged.get(id) : t?.leads.get(id)?.version;
     if (actual !== expectedVersion) conflict(batch.tenantId, id, expectedVersion, actual);
     staged?.set(id, undefined);
   }
+  return repeats;
 }
 
 function conflict(tenantId: string, leadId: string, expectedVersion: number | null, actual: number | undefined): never {
