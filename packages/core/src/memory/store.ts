@@ -71,9 +71,11 @@ export type SyncStoreAccess = { [K in Exclude<TrackCalls, 'getLeads'>]: (...args
  * plain data (a function inside) is rejected before anything is written.
  *
  * Other behaviour, where the {@link Store} contract leaves room:
- * - `commit` validates everything (lead versions, new event ids) before applying
- *   anything, so a rejected batch leaves no trace (new ids are checked by adding them to the
- *   tenant's id index, all taken out again at a duplicate; the commit is synchronous, so no read sees them meanwhile). The same lead may appear more than once in a
+ * - `commit` validates everything before applying anything, so a rejected batch leaves no
+ *   trace. The checks run in this order and the first failure is the error: lead versions
+ *   (`VERSION_CONFLICT`), then leads that cannot be stored, then event ids (`DUPLICATE_EVENT`). New
+ *   ids are checked by adding them to the tenant's id index, all taken out again at a failure;
+ *   the commit is synchronous, so no read sees them meanwhile. The same lead may appear more than once in a
  *   batch; each write is checked against the version the previous one wrote. Writes are applied
  *   before `deleteLeads`; `aliases` are applied after `events`, so anonymous events in the same
  *   batch move too. The stored `version` is the lead's own `version` field: the writer increments it.
@@ -438,18 +440,22 @@ function validateEvents(batch: CommitBatch): void {
 
 /**
  * Adds the batch's event ids to the tenant's, throwing (with every id of this batch taken out
- * again) at the first one already there or repeated in the batch. One hash lookup per event where
- * checking and then adding took two.
+ * again) at the first one already there or repeated in the batch, or at an event that is not an
+ * object. One hash lookup per event where checking and then adding took two.
  */
 function addEventIds(eventIds: Set<string>, batch: CommitBatch): void {
   const events = batch.events;
-  for (let i = 0; i < events.length; i++) {
-    const size = eventIds.size;
-    const id = (events[i] as StoredEvent).id;
-    if (eventIds.add(id).size !== size) continue;
-    // Every id before this one was new (or it would have thrown there): all of them are this batch's.
+  let i = 0;
+  try {
+    for (; i < events.length; i++) {
+      const size = eventIds.size;
+      const id = (events[i] as StoredEvent).id;
+      if (eventIds.add(id).size === size) duplicateEvent(batch, id);
+    }
+  } catch (error) {
+    // Every id before the i-th was new (or it would have thrown there): all of them are this batch's.
     for (let j = 0; j < i; j++) eventIds.delete((events[j] as StoredEvent).id);
-    duplicateEvent(batch, id);
+    throw error;
   }
 }
 

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { MemoryStore } from '../../src/memory/index.js';
+import { LeadCodec } from '../../src/memory/lead-record.js';
 import type { LeadState, StoredEvent } from '../../src/types.js';
 import { makeAudit, makeBatch, makeEvent, makeLead, storeConformance } from '../../src/testing/index.js';
 
@@ -167,6 +168,30 @@ describe('MemoryStore specifics', () => {
       store.commit(makeBatch('t', { leads: [{ lead: { ...v1, version: 3 }, expectedVersion: 2 }, { lead: { ...v1, version: 4 }, expectedVersion: 2 }] })),
     ).rejects.toMatchObject({ code: 'VERSION_CONFLICT', details: { leadId: v1.id, expectedVersion: 2, actualVersion: 3 } });
     expect(await store.getLead('t', v1.id)).toStrictEqual(v2);
+  });
+
+  it('a lead new to the store and written twice in one batch is one record, updated by the second write', async () => {
+    const store = new MemoryStore();
+    await store.commit(makeBatch('t', { leads: [{ lead: makeLead({ tenantId: 't', subjectRef: 'other' }), expectedVersion: null }] }));
+    const v1 = makeLead({ tenantId: 't', version: 1 });
+    const write = vi.spyOn(LeadCodec.prototype, 'write');
+    try {
+      await store.commit(makeBatch('t', { leads: [{ lead: v1, expectedVersion: null }, { lead: { ...v1, version: 2, score: 9 }, expectedVersion: 1 }] }));
+      expect(write).toHaveBeenCalledTimes(2);
+      // The second write goes into the record the first made (a second record would leak the first one's slab blocks).
+      expect(write.mock.calls[1]?.[2]).toBe(write.mock.results[0]?.value);
+    } finally {
+      write.mockRestore();
+    }
+    expect(await store.getLead('t', v1.id)).toMatchObject({ version: 2, score: 9 });
+  });
+
+  it('a batch with an event that is not an object leaves no event id behind', async () => {
+    const store = new MemoryStore();
+    await store.commit(makeBatch('t', { events: [makeEvent({ tenantId: 't', id: 'e-0' })] }));
+    const batch = makeBatch('t', { events: [makeEvent({ tenantId: 't', id: 'e-1' }), null as unknown as StoredEvent] });
+    await expect(store.commit(batch)).rejects.toThrow(TypeError);
+    expect(await store.existingEventIds('t', ['e-0', 'e-1'])).toEqual(new Set(['e-0']));
   });
 
   it('closing twice is harmless', async () => {
