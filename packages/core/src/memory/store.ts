@@ -156,7 +156,7 @@ export class MemoryStore implements Store {
       const { lead } = batch.leads[i] as CommitBatch['leads'][number];
       prepared[i] = this.#codec.prepare(lead, records[i], tenantId, fromEngine);
     }
-    // Last, because it writes: the new event ids are checked by adding them (undone on a duplicate).
+    // Last, because it writes: the new event ids are checked by adding them (taken out again at a failure).
     if (existing) addEventIds(existing.eventIds, batch);
     else validateEvents(batch);
 
