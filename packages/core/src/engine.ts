@@ -218,7 +218,7 @@ export class Engine extends EventEmitter<Listeners> {
       this.emit('event.rejected', { event: safePartial(input), code: 'EVENT_INVALID', issues });
       throw new EventError(issues);
     }
-    return (await drive(this.trackValid([input], this.emitAllBound)))[0] as TrackResult;
+    return (await this.trackValid([input], this.emitAllBound))[0] as TrackResult;
   }
 
   /**
@@ -236,19 +236,25 @@ export class Engine extends EventEmitter<Listeners> {
       if (!isValidEvent(inputs[i])) (issues ??= []).push(...eventIssues(inputs[i], `[${i}]`));
     }
     if (issues) throw new EventError(issues);
-    return drive(this.trackValid(inputs, this.emitAllBound));
+    return this.trackValid(inputs, this.emitAllBound);
   }
 
-  /** Consent gate, then one batch per tenant (see {@link Engine.tenantBatch}); results in input order. Run it with {@link drive}. */
-  private *trackValid(inputs: readonly EventInput[], emit: (events: LifecycleEvent[]) => void): Generator<unknown, TrackResult[], unknown> {
-    const consent = this.runtime.consent;
-    if (!consent.required && oneTenant(inputs)) {
+  /** Consent gate, then one batch per tenant (see {@link Engine.tenantBatch}); results in input order. */
+  private trackValid(inputs: readonly EventInput[], emit: (events: LifecycleEvent[]) => void): TrackResult[] | Promise<TrackResult[]> {
+    if (!this.runtime.consent.required && oneTenant(inputs)) {
       // The usual call (one tenant, no consent gate): the batch is the input, in order, with no
-      // grouping Map and index lists (~0.7 KB of garbage per single `track()` call). A copy: a
-      // batch that has to wait may read it after the caller has reused its array.
+      // grouping Map and index lists (~0.7 KB of garbage per single `track()` call), and no
+      // generator to run it (~0.5 KB more, measured). A copy: a batch that has to wait may read it
+      // after the caller has reused its array.
       if (inputs.length === 0) return [];
-      return (yield this.tenantBatch((inputs[0] as EventInput).tenantId ?? DEFAULT_TENANT, inputs.slice(), emit)) as TrackResult[];
+      return this.tenantBatch((inputs[0] as EventInput).tenantId ?? DEFAULT_TENANT, inputs.slice(), emit);
     }
+    return drive(this.trackGrouped(inputs, emit));
+  }
+
+  /** {@link Engine.trackValid} for a batch of several tenants or under a consent gate. Run it with {@link drive}. */
+  private *trackGrouped(inputs: readonly EventInput[], emit: (events: LifecycleEvent[]) => void): Generator<unknown, TrackResult[], unknown> {
+    const consent = this.runtime.consent;
     const results: TrackResult[] = new Array(inputs.length);
     const byTenant = new Map<string, number[]>();
     for (let i = 0; i < inputs.length; i++) {
@@ -349,7 +355,7 @@ export class Engine extends EventEmitter<Listeners> {
     // Each store call is waited for with a plain `yield` (see `drive`): a helper generator per
     // wait (`yield* awaited(…)`) cost a generator object and two iterator results each, ~0.5 KB of
     // garbage per single `track()` call.
-    const existing = (yield store.existingEventIds(tenantId, inputs.map((e) => e.id))) as Set<string>;
+    const existing = (yield store.existingEventIds(tenantId, inputs.map((e) => e.id))) as ReadonlySet<string>;
     // Made only when there are anonymous events; `seen` only for a batch of several events.
     let aliases: Map<string, string | undefined> | undefined;
     for (const input of inputs) {
@@ -382,12 +388,13 @@ export class Engine extends EventEmitter<Listeners> {
     // The three reads are independent: an asynchronous store serves them at once.
     const reads: unknown[] = [
       leadIds.size > 0 ? store.getLeads(tenantId, [...leadIds]) : new Map<string, LeadState>(),
-      leadIds.size > 0 ? this.readCounters(tenantId, store) : new Map<string, number>(),
+      leadIds.size > 0 ? this.readCounters(tenantId, store) : NO_COUNTERS,
     ];
     for (const s of subjects) reads.push(store.getProfile(tenantId, s));
-    const [stored, counters, ...profileList] = (yield reads.some(isThenable) ? Promise.all(reads) : reads) as [Map<string, PriorLead>, Map<string, number>, ...Array<Profile | undefined>];
-    const profiles = new Map<string, Record<string, unknown>>();
-    for (const p of profileList) if (p) profiles.set(p.subjectId, p.traits);
+    const [stored, counters, ...profileList] = (yield reads.some(isThenable) ? Promise.all(reads) : reads) as [Map<string, PriorLead>, ReadonlyMap<string, number>, ...Array<Profile | undefined>];
+    // Made only when someone has a profile (an empty Map per call otherwise).
+    let profiles: Map<string, Record<string, unknown>> | undefined;
+    for (const p of profileList) if (p) (profiles ??= new Map()).set(p.subjectId, p.traits);
 
     // Fold each event into its lead, in input order; the working copies start from what was read.
     const working = new Map<string, LeadState>();
@@ -417,7 +424,7 @@ export class Engine extends EventEmitter<Listeners> {
         continue;
       }
       const previous = working.get(leadId) ?? stored.get(leadId);
-      ctx.profile = profiles.get(event.subjectRef);
+      ctx.profile = profiles?.get(event.subjectRef);
       let lead: LeadState;
       let steps: StepResult[];
       let replayed = false;
@@ -508,8 +515,9 @@ export class Engine extends EventEmitter<Listeners> {
   }
 
   /** The counters routing may read (see `counterKeys`), through `store` (the engine's by default). */
-  private readCounters(tenantId: string, store: TrackStore = this.store): Map<string, number> | Promise<Map<string, number>> {
-    if (this.counterKeys.length === 0) return new Map();
+  private readCounters(tenantId: string, store: TrackStore = this.store): ReadonlyMap<string, number> | Promise<ReadonlyMap<string, number>> {
+    // No counters to read (a config without capacity or round-robin routing): one shared empty Map, never written.
+    if (this.counterKeys.length === 0) return NO_COUNTERS;
     return store.getCounters(tenantId, this.counterKeys);
   }
 
@@ -801,7 +809,7 @@ export class Engine extends EventEmitter<Listeners> {
     (shadow as { runtime: Runtime }).runtime = this.runtime;
     const events: LifecycleEvent[] = [];
     const results: TrackResult[] = [];
-    for (const input of inputs) results.push(...(await drive(shadow.trackValid([input], (e) => events.push(...e)))));
+    for (const input of inputs) results.push(...(await shadow.trackValid([input], (e) => events.push(...e))));
     const touched = new Map<string, LeadState>();
     for (const r of results) for (const l of r.leads) touched.set(`${l.tenantId}\u0000${l.id}`, l);
     return { results, leads: [...touched.values()], effects: results.flatMap((r) => r.effects), events };
@@ -908,6 +916,9 @@ interface SyncBatch {
 type TrackStore = Store | SyncStoreAccess;
 
 /** Appends `value` to the list of `key`, starting the list if there is none. */
+/** The counters of a config that reads none (see `readCounters`): read-only by type. */
+const NO_COUNTERS: ReadonlyMap<string, number> = new Map();
+
 function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   const list = map.get(key);
   if (list) list.push(value);

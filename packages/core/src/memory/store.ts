@@ -37,6 +37,9 @@ interface OutboxSlot {
 
 const DEFAULT_LIST_LIMIT = 100;
 
+/** What the synchronous `existingEventIds` answers when no id exists: read-only by type. */
+const NO_EVENT_IDS: ReadonlySet<string> = new Set();
+
 /** The store calls the engine's track path makes. */
 const TRACK_CALLS = ['commit', 'existingEventIds', 'getLeads', 'getCounters', 'getProfile', 'resolveAlias', 'subjectEvents'] as const;
 type TrackCalls = (typeof TRACK_CALLS)[number];
@@ -47,9 +50,11 @@ type TrackCalls = (typeof TRACK_CALLS)[number];
  * step needs them. See {@link MemoryStore.syncAccess}.
  * @internal
  */
-export type SyncStoreAccess = { [K in Exclude<TrackCalls, 'getLeads'>]: (...args: Parameters<Store[K]>) => Awaited<ReturnType<Store[K]>> } & {
+export type SyncStoreAccess = { [K in Exclude<TrackCalls, 'getLeads' | 'existingEventIds'>]: (...args: Parameters<Store[K]>) => Awaited<ReturnType<Store[K]>> } & {
   /** `getLeads`, but the leads are read as a pipeline step needs them (see `LeadCodec.readPrior`). */
   getLeads(tenantId: string, leadIds: readonly string[]): Map<string, PriorLead>;
+  /** `existingEventIds`, but read-only: when none exists, one shared empty Set (the usual answer: no new Set per call). */
+  existingEventIds(tenantId: string, ids: readonly string[]): ReadonlySet<string>;
 };
 
 /**
@@ -111,7 +116,7 @@ export class MemoryStore implements Store {
   #closed = false;
   readonly #sync: SyncStoreAccess = {
     commit: (batch) => this.#commit(batch),
-    existingEventIds: (tenantId, ids) => this.#existingEventIds(tenantId, ids),
+    existingEventIds: (tenantId, ids) => this.#existingEventIds(tenantId, ids) ?? NO_EVENT_IDS,
     getLeads: (tenantId, leadIds) => this.#getLeads(tenantId, leadIds, true),
     getCounters: (tenantId, keys) => this.#getCounters(tenantId, keys),
     getProfile: (tenantId, subjectId) => this.#getProfile(tenantId, subjectId),
@@ -201,14 +206,15 @@ export class MemoryStore implements Store {
 
   /** {@inheritDoc Store.existingEventIds} */
   async existingEventIds(tenantId: string, ids: readonly string[]): Promise<Set<string>> {
-    return this.#existingEventIds(tenantId, ids);
+    return this.#existingEventIds(tenantId, ids) ?? new Set();
   }
 
-  #existingEventIds(tenantId: string, ids: readonly string[]): Set<string> {
+  /** The ids that exist, or undefined when none does. */
+  #existingEventIds(tenantId: string, ids: readonly string[]): Set<string> | undefined {
     this.#assertOpen();
-    const found = new Set<string>();
+    let found: Set<string> | undefined;
     const eventIds = this.#tenants.get(tenantId)?.eventIds;
-    if (eventIds) for (const id of ids) if (eventIds.has(id)) found.add(id);
+    if (eventIds) for (const id of ids) if (eventIds.has(id)) (found ??= new Set()).add(id);
     return found;
   }
 
