@@ -915,10 +915,10 @@ interface SyncBatch {
 /** The store calls of the track path: a {@link Store}'s, or the memory store's synchronous ones. */
 type TrackStore = Store | SyncStoreAccess;
 
-/** Appends `value` to the list of `key`, starting the list if there is none. */
 /** The counters of a config that reads none (see `readCounters`): read-only by type. */
 const NO_COUNTERS: ReadonlyMap<string, number> = new Map();
 
+/** Appends `value` to the list of `key`, starting the list if there is none. */
 function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   const list = map.get(key);
   if (list) list.push(value);
