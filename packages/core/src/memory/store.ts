@@ -80,8 +80,8 @@ export type SyncStoreAccess = { [K in Exclude<TrackCalls, 'getLeads' | 'existing
  *   trace. The checks run in this order and the first failure is the error: lead versions
  *   (`VERSION_CONFLICT`), then leads that cannot be stored, then event ids (`DUPLICATE_EVENT`). New
  *   ids are checked by adding them to the tenant's id index, all taken out again at a failure;
- *   the commit is synchronous, so no read sees them meanwhile. The same lead may appear more than once in a
- *   batch; each write is checked against the version the previous one wrote. Writes are applied
+ *   the commit is synchronous, so no read sees them meanwhile. The same lead may appear more
+ *   than once in a batch; each write is checked against the version the previous one wrote. Writes are applied
  *   before `deleteLeads`; `aliases` are applied after `events`, so anonymous events in the same
  *   batch move too. The stored `version` is the lead's own `version` field: the writer increments it.
  * - Effect ids are unique in the whole store, not per tenant, because
