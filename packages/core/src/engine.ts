@@ -350,11 +350,12 @@ export class Engine extends EventEmitter<Listeners> {
    * Each store call is yielded, so {@link drive} runs it synchronously on synchronous store calls.
    *
    * The work between the store calls is done by plain methods on one {@link BatchFold}: a
-   * generator object holds every local of its body, and with the fold written inline this one had
-   * 82 of them (~0.7 KB per single `track()` call).
+   * generator object holds every register of its body, and with the fold written inline this one
+   * had 82 (~0.7 KB per single `track()` call).
    */
   private *trackBatch(tenantId: string, inputs: readonly EventInput[], emit: (events: LifecycleEvent[]) => void, store: TrackStore): Generator<unknown, TrackResult[], unknown> {
     const rt = this.runtime;
+    const now = this.clock.now();
     // Each store call is waited for with a plain `yield` (see `drive`): a helper generator per
     // wait (`yield* awaited(…)`) cost a generator object and two iterator results each, ~0.5 KB of
     // garbage per single `track()` call.
@@ -366,7 +367,7 @@ export class Engine extends EventEmitter<Listeners> {
         (aliases ??= new Map()).set(input.anonymousId as string, (yield store.resolveAlias(tenantId, input.anonymousId as string)) as string | undefined);
       }
     }
-    const plan = this.planBatch(tenantId, inputs, existing, aliases);
+    const plan = this.planBatch(tenantId, inputs, now, existing, aliases);
     // The three reads are independent: an asynchronous store serves them at once.
     const reads: unknown[] = [
       plan.leadIds.size > 0 ? store.getLeads(tenantId, [...plan.leadIds]) : new Map<string, LeadState>(),
@@ -387,9 +388,8 @@ export class Engine extends EventEmitter<Listeners> {
   }
 
   /** Builds the stored events of a batch and finds the leads and people they touch. */
-  private planBatch(tenantId: string, inputs: readonly EventInput[], existing: ReadonlySet<string>, aliases: Map<string, string | undefined> | undefined): BatchPlan {
+  private planBatch(tenantId: string, inputs: readonly EventInput[], now: number, existing: ReadonlySet<string>, aliases: Map<string, string | undefined> | undefined): BatchPlan {
     const rt = this.runtime;
-    const now = this.clock.now();
     const events: Array<StoredEvent | undefined> = new Array(inputs.length);
     const eventLeadIds: Array<string | undefined> = new Array(inputs.length);
     // Made only for a batch of several events.
@@ -441,6 +441,7 @@ export class Engine extends EventEmitter<Listeners> {
       lifecycle: [],
       newEvents: [],
       // One context for the whole batch; only `profile` changes from event to event (and the fields of `facts`, written by each step).
+      listening,
       ctx: { profile: undefined, counters: counterState, now, lifecycle: listening, facts: this.stepFacts },
       next: 0,
     };
@@ -448,8 +449,9 @@ export class Engine extends EventEmitter<Listeners> {
 
   /**
    * Folds the batch's events from `fold.next` on, in input order, into their working leads. Stops
-   * at an event that sorts before its lead's cursor (it needs the lead's history: see
-   * {@link Engine.foldLate}) and returns its index, or returns the batch's length when done.
+   * at an event that sorts before its lead's cursor and returns its index (the caller reads the
+   * lead's history and folds that event with {@link Engine.foldLate}, which moves `fold.next`
+   * past it), or returns the batch's length when done.
    */
   private foldInOrder(fold: BatchFold): number {
     const { inputs, events, eventLeadIds, results, tenantId, ctx } = fold;
@@ -464,15 +466,12 @@ export class Engine extends EventEmitter<Listeners> {
       const leadId = eventLeadIds[i];
       if (leadId === undefined) {
         fold.newEvents.push(event);
-        if (ctx.lifecycle) fold.lifecycle.push({ type: 'event.tracked', payload: { event, leadIds: [] } });
+        if (fold.listening) fold.lifecycle.push({ type: 'event.tracked', payload: { event, leadIds: [] } });
         results[i] = { status: 'stored', eventId: event.id, tenantId, leads: [], effects: [] };
         continue;
       }
       const previous = fold.working.get(leadId) ?? fold.stored.get(leadId);
-      if (previous && !isAfter(event, previous.cursor)) {
-        fold.next = i;
-        return i;
-      }
+      if (previous && !isAfter(event, previous.cursor)) return i;
       fold.newEvents.push(event);
       ctx.profile = fold.profiles?.get(event.subjectRef);
       const step = applyEvent(this.runtime, previous, event, leadId, ctx);
@@ -517,7 +516,7 @@ export class Engine extends EventEmitter<Listeners> {
     if (lead.stageHistory !== previous?.stageHistory) this.auditFor(lead, previous, fold.now, fold.audit);
     // Payloads are built only when someone listens: on the hot path with no listeners this
     // saved about a fifth of the allocations per event.
-    if (fold.ctx.lifecycle) {
+    if (fold.listening) {
       if (replayed) fold.lifecycle.push(...this.replayLifecycle(lead, previous, delivery.routed, event.id));
       else for (const e of (steps[0] as StepResult).lifecycle) fold.lifecycle.push(e);
       fold.lifecycle.push({ type: 'event.tracked', payload: { event, leadIds: [leadId] } });
@@ -996,6 +995,8 @@ interface BatchFold extends BatchPlan {
   readonly lifecycle: LifecycleEvent[];
   /** The events to commit, in input order. */
   readonly newEvents: StoredEvent[];
+  /** Whether lifecycle events are built: someone listens, or the caller collects them (see `simulate`). */
+  readonly listening: boolean;
   readonly ctx: StepContext;
   /** Index of the next input to fold. */
   next: number;
