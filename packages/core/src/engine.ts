@@ -440,8 +440,8 @@ export class Engine extends EventEmitter<Listeners> {
       audit: [],
       lifecycle: [],
       newEvents: [],
-      // One context for the whole batch; only `profile` changes from event to event (and the fields of `facts`, written by each step).
       listening,
+      // One context for the whole batch; only `profile` changes from event to event (and the fields of `facts`, written by each step).
       ctx: { profile: undefined, counters: counterState, now, lifecycle: listening, facts: this.stepFacts },
       next: 0,
     };
@@ -472,7 +472,6 @@ export class Engine extends EventEmitter<Listeners> {
       }
       const previous = fold.working.get(leadId) ?? fold.stored.get(leadId);
       if (previous && !isAfter(event, previous.cursor)) return i;
-      fold.newEvents.push(event);
       ctx.profile = fold.profiles?.get(event.subjectRef);
       const step = applyEvent(this.runtime, previous, event, leadId, ctx);
       this.foldedEvent(fold, i, previous, step.lead, [step], false);
@@ -486,7 +485,6 @@ export class Engine extends EventEmitter<Listeners> {
     const event = fold.events[i] as StoredEvent;
     const leadId = fold.eventLeadIds[i] as string;
     const previous = (fold.working.get(leadId) ?? fold.stored.get(leadId)) as PriorLead;
-    fold.newEvents.push(event);
     fold.ctx.profile = fold.profiles?.get(event.subjectRef);
     // The batch's earlier events by lead are indexed at the first replay only (kept for every
     // event, the lists were ~100 bytes of garbage per event; found by a scan per replay, a
@@ -502,10 +500,11 @@ export class Engine extends EventEmitter<Listeners> {
     fold.next = i + 1;
   }
 
-  /** Records what folding event `i` into its lead made: the working lead, deliveries, audit, lifecycle events and the event's result. */
+  /** Records what folding event `i` into its lead made: the event to commit, the working lead, deliveries, audit, lifecycle events and the event's result. */
   private foldedEvent(fold: BatchFold, i: number, previous: PriorLead | undefined, lead: LeadState, steps: StepResult[], replayed: boolean): void {
     const event = fold.events[i] as StoredEvent;
     const leadId = fold.eventLeadIds[i] as string;
+    fold.newEvents.push(event);
     if (fold.earlier) pushTo(fold.earlier, leadId, event);
     // `lead` is the step's own new object, not shared with anything committed yet: the version
     // and delivery record are set on it in place (each copy here was a full lead per event).
