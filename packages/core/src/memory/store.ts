@@ -161,13 +161,13 @@ export class MemoryStore implements Store {
       const { lead } = batch.leads[i] as CommitBatch['leads'][number];
       prepared[i] = this.#codec.prepare(lead, records[i], tenantId, fromEngine);
     }
-    // Last, because it writes: the new event ids are checked by adding them (taken out again at a failure).
-    if (existing) addEventIds(existing.eventIds, batch);
-    else validateEvents(batch);
+    // Last, because it writes: the new event ids are checked by adding them (taken out again at a
+    // failure), into the id index of a tenant not yet created too.
+    const eventIds = existing?.eventIds ?? new Set<string>();
+    addEventIds(eventIds, batch);
 
     // 2. Apply.
-    const t = existing ?? this.#createTenant(tenantId);
-    if (!existing) for (const event of batch.events) t.eventIds.add(event.id);
+    const t = existing ?? this.#createTenant(tenantId, eventIds);
     for (const event of batch.events) timelineOf(t, event.subjectRef).insert(event);
     for (let i = 0; i < batch.leads.length; i++) {
       const { lead } = batch.leads[i] as CommitBatch['leads'][number];
@@ -407,10 +407,11 @@ export class MemoryStore implements Store {
     }
   }
 
-  #createTenant(tenantId: string): TenantData {
+  /** A new tenant's data, starting from the ids its first commit added (see `#commit`). */
+  #createTenant(tenantId: string, eventIds: Set<string>): TenantData {
     const t: TenantData = {
       tenantId,
-      eventIds: new Set(),
+      eventIds,
       timelines: new Map(),
       leads: new Map(),
       sortedLeadIds: [],
@@ -434,15 +435,6 @@ export class MemoryStore implements Store {
 
 /** The track-path methods as defined, kept apart so that one replaced on the prototype later (a spy) also counts as overridden. */
 const ORIGINAL_METHODS = Object.fromEntries(TRACK_CALLS.map((name) => [name, MemoryStore.prototype[name]])) as Pick<MemoryStore, TrackCalls>;
-
-/** Checks that a new tenant's batch names each event id once. */
-function validateEvents(batch: CommitBatch): void {
-  const inBatch = new Set<string>();
-  for (const { id } of batch.events) {
-    if (inBatch.has(id)) duplicateEvent(batch, id);
-    inBatch.add(id);
-  }
-}
 
 /**
  * Adds the batch's event ids to the tenant's, throwing (with every id of this batch taken out
