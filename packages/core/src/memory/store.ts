@@ -25,7 +25,8 @@ interface TenantData {
   aliases: Map<string, string>;
   profiles: Map<string, Profile>;
   counters: Map<string, number>;
-  effects: Map<string, OutboxSlot>;
+  /** The tenant's outbox entries, in the order added (only listed: the store finds an entry by id in its `#outbox`). */
+  effects: OutboxSlot[];
   audit: AuditLog;
 }
 
@@ -196,7 +197,7 @@ export class MemoryStore implements Store {
       const slot: OutboxSlot = { tenantId, entry: { effect, status: 'pending', attempts: 0, availableAt: effect.createdAt } };
       this.#outbox.set(effect.id, slot);
       this.#open.set(effect.id, slot);
-      t.effects.set(effect.id, slot);
+      t.effects.push(slot);
     }
     if (batch.audit) for (const entry of batch.audit) t.audit.push(entry, entry.leadId === undefined ? undefined : t.leads.get(entry.leadId));
     if (batch.aliases) for (const { anonymousId, subjectId } of batch.aliases) moveAlias(t, anonymousId, subjectId);
@@ -368,7 +369,7 @@ export class MemoryStore implements Store {
     const effects = this.#tenants.get(tenantId)?.effects;
     if (!effects) return [];
     const slots: OutboxSlot[] = [];
-    for (const slot of effects.values()) {
+    for (const slot of effects) {
       if (filter.status !== undefined && slot.entry.status !== filter.status) continue;
       if (filter.leadId !== undefined && slot.entry.effect.leadId !== filter.leadId) continue;
       slots.push(slot);
@@ -418,7 +419,7 @@ export class MemoryStore implements Store {
       aliases: new Map(),
       profiles: new Map(),
       counters: new Map(),
-      effects: new Map(),
+      effects: [],
       audit: new AuditLog(tenantId, this.#codec.transitions),
     };
     this.#tenants.set(tenantId, t);

@@ -176,6 +176,34 @@ describe('routing', () => {
     expect(routed).toEqual(['e2']);
   });
 
+  it("names the routing rule's sink on each delivery, in order and in a replay, and never delivers a route made before again", async () => {
+    // A zero dedupe window: routing routes every event, and only the routes already made keep a replay from delivering them again.
+    const engine = createEngine({
+      clock: new ManualClock(0),
+      config: {
+        signals: { view: { points: 60 }, inquiry: { points: 60 } },
+        routing: {
+          minScore: 50,
+          dedupeWindow: '0s',
+          owners: [{ id: 'crm-desk' }, { id: 'sales' }],
+          rules: [
+            { name: 'inquiries', priority: 2, conditions: { all: [{ fact: 'event', path: '$.type', operator: 'equal', value: 'inquiry' }] }, to: { owners: ['crm-desk'], sink: 'crm' } },
+            { name: 'rest', to: { owners: ['sales'] } },
+          ],
+        },
+      },
+    });
+    const track = (id: string, type: string, hour: number) => engine.track({ id, type, subjectId: 'u1', occurredAt: hour * 3_600_000 });
+    expect((await track('e2', 'view', 2)).effects.map((e) => [e.id, (e as { sink: string }).sink])).toEqual([['dlv:default:u1:sales:e2', 'default']]);
+    expect((await track('e3', 'inquiry', 3)).effects.map((e) => [e.id, (e as { sink: string }).sink])).toEqual([['dlv:default:u1:crm-desk:e3', 'crm']]);
+    // A late inquiry: the replay rebuilds all three routes and delivers only its own, with its rule's sink.
+    const late = await track('e1', 'inquiry', 1);
+    expect(late.replayed).toBe(true);
+    expect(late.leads[0]!.routes.map((r) => `${r.ownerId}:${r.eventId}`)).toEqual(['crm-desk:e1', 'sales:e2', 'crm-desk:e3']);
+    expect(late.effects.map((e) => [e.id, (e as { sink: string }).sink])).toEqual([['dlv:default:u1:crm-desk:e1', 'crm']]);
+    expect(late.leads[0]!.delivered.map((d) => `${d.ownerId}@${d.at / 3_600_000}`)).toEqual(['sales@2', 'crm-desk@3', 'crm-desk@1']);
+  });
+
   it('delivers effects at least once through the outbox, retrying failures with the same idempotency key', async () => {
     const clock = new ManualClock(MON_9);
     const calls: Array<{ key: string; lead: LeadSnapshot }> = [];
