@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createEngine, DeliveryError, ManualClock, type ConfigInput, type EventInput, type LeadSnapshot } from '../../src/index.js';
+import { createEngine, DeliveryError, ManualClock, type ConfigInput, type DeliveryEffect, type Effect, type EventInput, type LeadSnapshot } from '../../src/index.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -176,32 +176,44 @@ describe('routing', () => {
     expect(routed).toEqual(['e2']);
   });
 
-  it("names the routing rule's sink on each delivery, in order and in a replay, and never delivers a route made before again", async () => {
-    // A zero dedupe window: routing routes every event, and only the routes already made keep a replay from delivering them again.
-    const engine = createEngine({
-      clock: new ManualClock(0),
-      config: {
-        signals: { view: { points: 60 }, inquiry: { points: 60 } },
-        routing: {
-          minScore: 50,
-          dedupeWindow: '0s',
-          owners: [{ id: 'crm-desk' }, { id: 'sales' }],
-          rules: [
-            { name: 'inquiries', priority: 2, conditions: { all: [{ fact: 'event', path: '$.type', operator: 'equal', value: 'inquiry' }] }, to: { owners: ['crm-desk'], sink: 'crm' } },
-            { name: 'rest', to: { owners: ['sales'] } },
-          ],
-        },
+  describe('deliveries with a zero dedupe window (every event routes: only the routes already made keep a replay from delivering again)', () => {
+    const config: ConfigInput = {
+      signals: { view: { points: 60 }, inquiry: { points: 60 } },
+      routing: {
+        minScore: 50,
+        dedupeWindow: '0s',
+        owners: [{ id: 'crm-desk' }, { id: 'sales' }],
+        rules: [
+          { name: 'inquiries', priority: 2, conditions: { all: [{ fact: 'event', path: '$.type', operator: 'equal', value: 'inquiry' }] }, to: { owners: ['crm-desk'], sink: 'crm' } },
+          { name: 'rest', to: { owners: ['sales'] } },
+        ],
       },
+    };
+    const sinks = (effects: Effect[]) => effects.map((e) => [e.id, (e as DeliveryEffect).sink]);
+
+    it("name the routing rule's sink, in order and in a replay, and a replay delivers only its new route", async () => {
+      const engine = createEngine({ clock: new ManualClock(0), config });
+      const track = (id: string, type: string, hour: number) => engine.track({ id, type, subjectId: 'u1', occurredAt: hour * HOUR });
+      expect(sinks((await track('e2', 'view', 2)).effects)).toEqual([['dlv:default:u1:sales:e2', 'default']]);
+      expect(sinks((await track('e3', 'inquiry', 3)).effects)).toEqual([['dlv:default:u1:crm-desk:e3', 'crm']]);
+      // A late inquiry: the replay rebuilds all three routes and delivers only its own, with its rule's sink.
+      const late = await track('e1', 'inquiry', 1);
+      expect(late.replayed).toBe(true);
+      expect(late.leads[0]!.routes.map((r) => `${r.ownerId}:${r.eventId}`)).toEqual(['crm-desk:e1', 'sales:e2', 'crm-desk:e3']);
+      expect(sinks(late.effects)).toEqual([['dlv:default:u1:crm-desk:e1', 'crm']]);
+      expect(late.leads[0]!.delivered.map((d) => `${d.ownerId}@${d.at / HOUR}`)).toEqual(['sales@2', 'crm-desk@3', 'crm-desk@1']);
     });
-    const track = (id: string, type: string, hour: number) => engine.track({ id, type, subjectId: 'u1', occurredAt: hour * 3_600_000 });
-    expect((await track('e2', 'view', 2)).effects.map((e) => [e.id, (e as { sink: string }).sink])).toEqual([['dlv:default:u1:sales:e2', 'default']]);
-    expect((await track('e3', 'inquiry', 3)).effects.map((e) => [e.id, (e as { sink: string }).sink])).toEqual([['dlv:default:u1:crm-desk:e3', 'crm']]);
-    // A late inquiry: the replay rebuilds all three routes and delivers only its own, with its rule's sink.
-    const late = await track('e1', 'inquiry', 1);
-    expect(late.replayed).toBe(true);
-    expect(late.leads[0]!.routes.map((r) => `${r.ownerId}:${r.eventId}`)).toEqual(['crm-desk:e1', 'sales:e2', 'crm-desk:e3']);
-    expect(late.effects.map((e) => [e.id, (e as { sink: string }).sink])).toEqual([['dlv:default:u1:crm-desk:e1', 'crm']]);
-    expect(late.leads[0]!.delivered.map((d) => `${d.ownerId}@${d.at / 3_600_000}`)).toEqual(['sales@2', 'crm-desk@3', 'crm-desk@1']);
+
+    it('are not made again when identify merges an anonymous lead into a known one (the merged routes are not a prefix of either)', async () => {
+      const engine = createEngine({ clock: new ManualClock(0), config });
+      await engine.track({ id: 'k1', type: 'view', subjectId: 'u1', occurredAt: 1 * HOUR });
+      await engine.track({ id: 'a1', type: 'inquiry', anonymousId: 'anon-1', occurredAt: 2 * HOUR });
+      await engine.track({ id: 'k2', type: 'view', subjectId: 'u1', occurredAt: 3 * HOUR });
+      const merged = await engine.identify({ subjectId: 'u1', anonymousId: 'anon-1' });
+      expect(merged.leads[0]!.routes.map((r) => `${r.ownerId}:${r.eventId}`)).toEqual(['sales:k1', 'crm-desk:a1', 'sales:k2']);
+      expect(merged.effects).toEqual([]);
+      expect((await engine.store.listEffects('default')).map((e) => e.effect.id).sort()).toEqual(['dlv:default:anon:anon-1:crm-desk:a1', 'dlv:default:u1:sales:k1', 'dlv:default:u1:sales:k2']);
+    });
   });
 
   it('delivers effects at least once through the outbox, retrying failures with the same idempotency key', async () => {
