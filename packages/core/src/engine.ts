@@ -583,9 +583,10 @@ export class Engine extends EventEmitter<Listeners> {
     // step appends its routes to its predecessor's, so that shared prefix is skipped by identity
     // and only the step's new routes are looked up; a replay rebuilds every route, and each is
     // looked up among the earlier ones (quadratic in a lead's routes, as the replay's own routing
-    // already is: each step scans the routes for the dedupe window). A Set of string keys and a Map of sinks built for every routed event were most of
-    // this method's own time: 5.7 · 4.7 → 2.3 · 2.8 µs per routed event (CPU profile of the
-    // routed events among 800k tour events, two runs each way).
+    // already is: each step scans the routes for the dedupe window). A Set of string keys and a
+    // Map of sinks built for every routed event were most of this method's own time: 5.7 · 4.7 →
+    // 2.3 · 2.8 µs per routed event (CPU profile of the routed events among 800k tour events, two
+    // runs each way).
     let k = 0;
     while (k < before.length && k < lead.routes.length && lead.routes[k] === before[k]) k++;
     for (; k < lead.routes.length; k++) {
@@ -1166,7 +1167,10 @@ function deliveredWithin(delivered: LeadState['delivered'], r: RouteRecord, wind
   return false;
 }
 
-/** The sink of the last step that made route `r` and names a sink; `default` when none did. A linear scan per delivered route, like the replay that made the steps. */
+/**
+ * The sink of the last step that made route `r` and names a sink; `default` when none did. A
+ * linear scan of the steps per delivered route (one step outside replays).
+ */
 function sinkOf(steps: readonly StepResult[], r: RouteRecord): string {
   for (let k = steps.length - 1; k >= 0; k--) {
     const { routing } = steps[k] as StepResult;
