@@ -362,7 +362,10 @@ export class Engine extends EventEmitter<Listeners> {
     const existing = (yield store.existingEventIds(tenantId, inputs.map((e) => e.id))) as ReadonlySet<string>;
     // Made only when there are anonymous events.
     let aliases: Map<string, string | undefined> | undefined;
-    for (const input of inputs) {
+    // Indexed: a for-of loop with a `yield` in it keeps its iterator across the yields, which costs
+    // an iterator result object per event (~48 bytes per batched event, sampled).
+    for (let i = 0; i < inputs.length; i++) {
+      const input = inputs[i] as EventInput;
       if (input.subjectId === undefined && !aliases?.has(input.anonymousId as string)) {
         (aliases ??= new Map()).set(input.anonymousId as string, (yield store.resolveAlias(tenantId, input.anonymousId as string)) as string | undefined);
       }
@@ -511,7 +514,8 @@ export class Engine extends EventEmitter<Listeners> {
     lead.version = (previous?.version ?? 0) + 1;
     const delivery = this.deliver(lead, previous, steps, fold.now);
     fold.working.set(leadId, lead);
-    for (const effect of delivery.effects) fold.effects.push(effect);
+    // Indexed: `delivery.effects` is usually a shared frozen empty array (for-of would allocate an iterator).
+    for (let k = 0; k < delivery.effects.length; k++) fold.effects.push(delivery.effects[k] as DeliveryEffect);
     if (lead.stageHistory !== previous?.stageHistory) this.auditFor(lead, previous, fold.now, fold.audit);
     // Payloads are built only when someone listens: on the hot path with no listeners this
     // saved about a fifth of the allocations per event.

@@ -139,8 +139,10 @@ export class LeadRecord {
  * Set (to `true`) on a {@link CommitBatch} by the engine's event path, whose leads are built by
  * the pipeline step from a `LeadState` (so they have exactly its fields, of its types). The store
  * then skips the field-by-field check of the top level and of the route lists and stage history
- * (~0.4 µs per lead, measured), and still checks every record's keys against the shape. A symbol
- * that the package does not export: nothing else sets it.
+ * (~0.4 µs per lead, measured), and still checks every record's keys against the shape. Such a
+ * batch writes each lead once (the engine's leads come from a Map by id) and deletes none, so the
+ * store also skips tracking versions within the batch. A symbol that the package does not
+ * export: nothing else sets it.
  */
 export const ENGINE_LEADS: unique symbol = Symbol('leadpipe.engineLeads');
 

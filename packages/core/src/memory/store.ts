@@ -155,9 +155,9 @@ export class MemoryStore implements Store {
     // the pipeline, profiled at 400k events).
     const records: Array<LeadRecord | undefined> = new Array(batch.leads.length);
     if (existing) for (let i = 0; i < batch.leads.length; i++) records[i] = existing.leads.get((batch.leads[i] as CommitBatch['leads'][number]).lead.id);
-    const repeats = validateLeads(batch, existing, records);
-    const prepared: Prepared[] = new Array(batch.leads.length);
     const fromEngine = (batch as { [ENGINE_LEADS]?: boolean })[ENGINE_LEADS] === true;
+    const repeats = validateLeads(batch, existing, records, fromEngine);
+    const prepared: Prepared[] = new Array(batch.leads.length);
     for (let i = 0; i < batch.leads.length; i++) {
       const { lead } = batch.leads[i] as CommitBatch['leads'][number];
       prepared[i] = this.#codec.prepare(lead, records[i], tenantId, fromEngine);
@@ -465,12 +465,15 @@ function duplicateEvent(batch: CommitBatch, id: string): never {
 /**
  * Checks writes (then deletes) in batch order, against the store (`records`: each write's stored
  * record) and against earlier writes of the same batch. Returns true when a lead is written more than once.
+ * The engine's batches (`fromEngine`, see ENGINE_LEADS) write each lead once and delete none: no
+ * earlier writes to track (a Map per batch, ~50 bytes of garbage per tour event, sampled).
  */
-function validateLeads(batch: CommitBatch, t: TenantData | undefined, records: ReadonlyArray<LeadRecord | undefined>): boolean {
+function validateLeads(batch: CommitBatch, t: TenantData | undefined, records: ReadonlyArray<LeadRecord | undefined>, fromEngine: boolean): boolean {
   const deletes = batch.deleteLeads ?? [];
   if (batch.leads.length === 0 && deletes.length === 0) return false;
+  const once = fromEngine && deletes.length === 0;
   // Version each lead will have after the earlier operations of this batch (undefined: absent).
-  const staged = batch.leads.length + deletes.length > 1 ? new Map<string, number | undefined>() : undefined;
+  const staged = !once && batch.leads.length + deletes.length > 1 ? new Map<string, number | undefined>() : undefined;
   let repeats = false;
   for (let i = 0; i < batch.leads.length; i++) {
     const { lead, expectedVersion } = batch.leads[i] as CommitBatch['leads'][number];

@@ -15,22 +15,18 @@ export interface QualifyResult {
   stage: string;
   tier: string | null;
   transition?: StageTransition;
-  /** Names of the rules whose conditions held, in evaluation order. */
-  matched: string[];
   /** The rule that set the tier, or `score` when the score band did. */
   tierCause: string | null;
 }
 
 /** Evaluates the qualification rules on `facts` for a lead whose score is already updated. */
 export function qualify(rt: Runtime, lead: LeadState, facts: Facts, at: number, eventId: string | undefined): QualifyResult {
-  const matched: string[] = [];
   // The deciding rules are kept as references to the rules themselves (not a small object per
   // match): this runs for every event.
   let stageRule: QualificationRule | undefined;
   let tierRule: QualificationRule | undefined;
   for (const rule of rt.qualification) {
     if (rule.condition && !rule.condition.test(facts)) continue;
-    matched.push(rule.name);
     const stage = rule.def.stage;
     if (stage !== undefined) {
       if (!stageRule) stageRule = rule;
@@ -59,10 +55,11 @@ export function qualify(rt: Runtime, lead: LeadState, facts: Facts, at: number, 
     const forward = (rt.stageIndex.get(ruleStage) ?? 0) > (rt.stageIndex.get(lead.stage) ?? 0);
     if (forward || rt.config.qualification.demotion) {
       stage = ruleStage;
-      transition = { from: lead.stage, to: stage, at, cause: stageRule.name, ...(eventId !== undefined ? { eventId } : {}) };
+      // Two literals, not a conditional spread (which allocates a throw-away object).
+      transition = eventId !== undefined ? { from: lead.stage, to: stage, at, cause: stageRule.name, eventId } : { from: lead.stage, to: stage, at, cause: stageRule.name };
     }
   }
-  return transition ? { stage, tier, transition, matched, tierCause } : { stage, tier, matched, tierCause };
+  return transition ? { stage, tier, transition, tierCause } : { stage, tier, tierCause };
 }
 
 /** The score band a score falls in, or null when it is in none. */

@@ -224,7 +224,9 @@ export function computeScore(rt: Runtime, state: ScoringState, fit: ReadonlyArra
     sourcePoints[count] = points;
     count++;
   }
-  for (const f of fit) {
+  // Indexed: `fit` is usually a shared frozen empty array (for-of would allocate an iterator).
+  for (let i = 0; i < fit.length; i++) {
+    const f = fit[i] as (typeof fit)[number];
     const c = rt.componentIndex.get(f.component) as number;
     raw[c] = (raw[c] as number) + f.points;
     sourceNames[count] = `fit:${f.name}`;
