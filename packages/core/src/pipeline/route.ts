@@ -115,8 +115,23 @@ function unavailable(owner: OwnerConfig & { local?: Runtime['local']; windows?: 
   return undefined;
 }
 
+// The scans of a lead's routes below are plain indexed loops: `some` with an arrow allocated a
+// closure per call, and the routes are usually a shared frozen array, which a for-of loop would
+// allocate an iterator for.
 function hasOpenRoute(lead: LeadState, ownerId: string): boolean {
-  return lead.routes.some((r) => r.ownerId === ownerId);
+  const routes = lead.routes;
+  for (let i = 0; i < routes.length; i++) if ((routes[i] as RouteRecord).ownerId === ownerId) return true;
+  return false;
+}
+
+/** True when `ownerId` was routed this lead within the dedupe window before `at`. */
+function routedRecently(lead: LeadState, ownerId: string, at: number, windowMs: number): boolean {
+  const routes = lead.routes;
+  for (let i = 0; i < routes.length; i++) {
+    const r = routes[i] as RouteRecord;
+    if (r.ownerId === ownerId && at - r.at < windowMs && at >= r.at) return true;
+  }
+  return false;
 }
 
 function choose(rt: Runtime, rule: string, target: TargetRuntime, candidates: OwnerConfig[], input: RouteInput, skipped: RoutingDecision['skipped']): RoutingDecision {
@@ -146,8 +161,7 @@ function choose(rt: Runtime, rule: string, target: TargetRuntime, candidates: Ow
 
   const routes: RouteRecord[] = [];
   for (const owner of chosen) {
-    const recent = lead.routes.some((r) => r.ownerId === owner.id && input.at - r.at < routing.dedupeWindowMs && input.at >= r.at);
-    if (recent) {
+    if (routedRecently(lead, owner.id, input.at, routing.dedupeWindowMs)) {
       skipped.push({ ownerId: owner.id, reason: 'deduped', rule });
       continue;
     }
@@ -155,7 +169,8 @@ function choose(rt: Runtime, rule: string, target: TargetRuntime, candidates: Ow
     routes.push({ ownerId: owner.id, at: input.at, rule, pick, eventId: input.eventId });
   }
   const status = routes.length > 0 ? 'routed' : 'deduped';
-  return { status, rule, routes, skipped, counters, sink: target.def.sink, ...(assignments ? { assignments } : {}) };
+  // Two literals, not a conditional spread (which allocates a throw-away object).
+  return assignments ? { status, rule, routes, skipped, counters, sink: target.def.sink, assignments } : { status, rule, routes, skipped, counters, sink: target.def.sink };
 }
 
 function leastLoaded(candidates: OwnerConfig[], counters: ReadonlyMap<string, number>): OwnerConfig {
