@@ -356,52 +356,71 @@ export class Engine extends EventEmitter<Listeners> {
   private *trackBatch(tenantId: string, inputs: readonly EventInput[], emit: (events: LifecycleEvent[]) => void, store: TrackStore): Generator<unknown, TrackResult[], unknown> {
     const rt = this.runtime;
     const now = this.clock.now();
+    // On the memory store's synchronous calls the batch's ids are claimed at once (one hash
+    // operation per event instead of a check now and an add at the commit; see
+    // `SyncStoreAccess.claimEventIds`) and given back if the batch does not commit. Elsewhere the
+    // ids that exist are read, and the commit adds them.
+    let claims: SyncStoreAccess | undefined;
+    let duplicates: readonly boolean[] | undefined;
+    let existing: ReadonlySet<string> | undefined;
     // Each store call is waited for with a plain `yield` (see `drive`): a helper generator per
     // wait (`yield* awaited(…)`) cost a generator object and two iterator results each, ~0.5 KB of
     // garbage per single `track()` call.
-    const existing = (yield store.existingEventIds(tenantId, inputs.map((e) => e.id))) as ReadonlySet<string>;
-    // Made only when there are anonymous events.
-    let aliases: Map<string, string | undefined> | undefined;
-    // Indexed: a for-of loop with a `yield` in it keeps its iterator across the yields, which costs
-    // an iterator result object per event (~48 bytes per batched event, sampled).
-    for (let i = 0; i < inputs.length; i++) {
-      const input = inputs[i] as EventInput;
-      if (input.subjectId === undefined && !aliases?.has(input.anonymousId as string)) {
-        (aliases ??= new Map()).set(input.anonymousId as string, (yield store.resolveAlias(tenantId, input.anonymousId as string)) as string | undefined);
+    if ('claimEventIds' in store) duplicates = (claims = store).claimEventIds(tenantId, inputs);
+    else existing = (yield store.existingEventIds(tenantId, inputs.map((e) => e.id))) as ReadonlySet<string>;
+    let fold: BatchFold;
+    let committed = claims === undefined;
+    try {
+      // Made only when there are anonymous events.
+      let aliases: Map<string, string | undefined> | undefined;
+      // Indexed: a for-of loop with a `yield` in it keeps its iterator across the yields, which costs
+      // an iterator result object per event (~48 bytes per batched event, sampled).
+      for (let i = 0; i < inputs.length; i++) {
+        const input = inputs[i] as EventInput;
+        if (input.subjectId === undefined && !aliases?.has(input.anonymousId as string)) {
+          (aliases ??= new Map()).set(input.anonymousId as string, (yield store.resolveAlias(tenantId, input.anonymousId as string)) as string | undefined);
+        }
       }
+      const plan = this.planBatch(tenantId, inputs, now, existing, duplicates, aliases);
+      // The three reads are independent: an asynchronous store serves them at once.
+      const reads: unknown[] = [
+        plan.leadIds.size > 0 ? store.getLeads(tenantId, [...plan.leadIds]) : new Map<string, LeadState>(),
+        plan.leadIds.size > 0 ? this.readCounters(tenantId, store) : NO_COUNTERS,
+      ];
+      for (const s of plan.subjects) reads.push(store.getProfile(tenantId, s));
+      const [stored, counters, ...profiles] = (yield reads.some(isThenable) ? Promise.all(reads) : reads) as [Map<string, PriorLead>, ReadonlyMap<string, number>, ...Array<Profile | undefined>];
+      fold = this.startFold(plan, stored, counters, profiles, emit);
+      // Fold in input order; an event that sorts before its lead's cursor stops the in-order fold
+      // until its lead's history is read.
+      for (let i = this.foldInOrder(fold); i < inputs.length; i = this.foldInOrder(fold)) {
+        const event = fold.events[i] as StoredEvent;
+        this.foldLate(fold, i, (yield store.subjectEvents(tenantId, event.subjectRef, rt.leadKeyHasTarget ? event.targetId : undefined)) as StoredEvent[]);
+      }
+      if (fold.newEvents.length > 0) yield store.commit(commitOf(fold));
+      committed = true;
+    } finally {
+      if (!committed) claims?.releaseEventIds(tenantId, inputs, duplicates);
     }
-    const plan = this.planBatch(tenantId, inputs, now, existing, aliases);
-    // The three reads are independent: an asynchronous store serves them at once.
-    const reads: unknown[] = [
-      plan.leadIds.size > 0 ? store.getLeads(tenantId, [...plan.leadIds]) : new Map<string, LeadState>(),
-      plan.leadIds.size > 0 ? this.readCounters(tenantId, store) : NO_COUNTERS,
-    ];
-    for (const s of plan.subjects) reads.push(store.getProfile(tenantId, s));
-    const [stored, counters, ...profiles] = (yield reads.some(isThenable) ? Promise.all(reads) : reads) as [Map<string, PriorLead>, ReadonlyMap<string, number>, ...Array<Profile | undefined>];
-    const fold = this.startFold(plan, stored, counters, profiles, emit);
-    // Fold in input order; an event that sorts before its lead's cursor stops the in-order fold
-    // until its lead's history is read.
-    for (let i = this.foldInOrder(fold); i < inputs.length; i = this.foldInOrder(fold)) {
-      const event = fold.events[i] as StoredEvent;
-      this.foldLate(fold, i, (yield store.subjectEvents(tenantId, event.subjectRef, rt.leadKeyHasTarget ? event.targetId : undefined)) as StoredEvent[]);
-    }
-    if (fold.newEvents.length > 0) yield store.commit(commitOf(fold));
     emit(fold.lifecycle);
     return fold.results;
   }
 
-  /** Builds the stored events of a batch and finds the leads and people they touch. */
-  private planBatch(tenantId: string, inputs: readonly EventInput[], now: number, existing: ReadonlySet<string>, aliases: Map<string, string | undefined> | undefined): BatchPlan {
+  /**
+   * Builds the stored events of a batch and finds the leads and people they touch. Duplicates are
+   * the inputs `claimed` marks (ids claimed, see {@link Engine.trackBatch}), or else those whose id
+   * is in `existing` or repeats an earlier input's.
+   */
+  private planBatch(tenantId: string, inputs: readonly EventInput[], now: number, existing: ReadonlySet<string> | undefined, claimed: readonly boolean[] | undefined, aliases: Map<string, string | undefined> | undefined): BatchPlan {
     const rt = this.runtime;
     const events: Array<StoredEvent | undefined> = new Array(inputs.length);
     const eventLeadIds: Array<string | undefined> = new Array(inputs.length);
-    // Made only for a batch of several events.
-    const seen = inputs.length > 1 ? new Set<string>() : undefined;
+    // Made only for a batch of several events whose ids were not claimed.
+    const seen = existing !== undefined && inputs.length > 1 ? new Set<string>() : undefined;
     const leadIds = new Set<string>();
     const subjects = new Set<string>();
     for (let i = 0; i < inputs.length; i++) {
       const input = inputs[i] as EventInput;
-      if (existing.has(input.id) || seen?.has(input.id)) continue;
+      if (existing !== undefined ? existing.has(input.id) || seen?.has(input.id) === true : claimed?.[i] === true) continue;
       seen?.add(input.id);
       const event = storedEvent(input, tenantId, input.subjectId ?? aliases?.get(input.anonymousId as string) ?? `anon:${input.anonymousId}`, now);
       events[i] = event;

@@ -45,11 +45,14 @@ export class Timeline {
     return this.#length;
   }
 
-  /** Adds an event in order: appending is O(1); an earlier event is placed by binary search. */
-  insert(event: StoredEvent): void {
+  /**
+   * Adds an event in order: appending is O(1); an earlier event is placed by binary search.
+   * `last`: the caller knows the event sorts after every event here (it is appended unchecked).
+   */
+  insert(event: StoredEvent, last = false): void {
     const n = this.length;
     let at = n;
-    if (n > 0 && this.#compareAt(n - 1, event) > 0) {
+    if (!last && n > 0 && this.#compareAt(n - 1, event) > 0) {
       let lo = 0;
       let hi = n;
       while (lo < hi) {

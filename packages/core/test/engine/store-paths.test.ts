@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createEngine, ManualClock, MemoryStore, type ConfigInput, type EventInput } from '../../src/index.js';
+import { createEngine, ManualClock, MemoryStore, type ConfigInput, type EventInput, type LeadState } from '../../src/index.js';
 
 const RUNS = Math.max(20, Math.round(Number(process.env.LEADPIPE_PROPERTY_RUNS ?? 1000) / 5));
 const T0 = Date.parse('2026-06-01T10:00:00Z');
@@ -200,4 +200,100 @@ describe('memory store: synchronous and asynchronous track paths', () => {
     expect(seen).toEqual([2]);
     expect((await engine.getLead({ subjectId: 'u1', targetId: 't1' }))?.counts.view).toBe(2);
   });
+});
+
+/**
+ * On the memory store's synchronous path a batch claims its event ids before folding (one hash
+ * operation per event, see `SyncStoreAccess.claimEventIds`). These check the claim's edges: a
+ * batch that fails gives them back, and nothing outside the batch ever sees an id it has not
+ * committed, so no event is lost or stored twice.
+ */
+describe('event ids claimed by a synchronous batch', () => {
+  /** A config whose qualification rule runs the custom operator `probe` on every event. */
+  const probed: ConfigInput = {
+    ...config,
+    qualification: { ...config.qualification, rules: [{ name: 'probe', conditions: { all: [{ fact: 'score', operator: 'probe', value: 0 }] }, stage: 'engaged' }] },
+  };
+  const ev = (id: string, minutes = 0): EventInput => ({ id, type: 'view', subjectId: 'u1', targetId: 't1', occurredAt: T0 + minutes * 60_000 });
+
+  it('a batch that fails in the middle gives its ids back: nothing is stored, and the same events go through afterwards', async () => {
+    let fail = true;
+    const store = new MemoryStore();
+    const engine = createEngine({
+      config: probed,
+      store,
+      operators: {
+        probe: () => {
+          if (fail) throw new Error('probe failed');
+          return true;
+        },
+      },
+    });
+    await expect(engine.trackMany([ev('a'), ev('b', 1), { ...ev('c', 2), tenantId: 'other' }])).rejects.toThrow('probe failed');
+    expect(await store.existingEventIds('default', ['a', 'b'])).toEqual(new Set());
+    expect(await store.subjectEvents('default', 'u1')).toEqual([]);
+    expect((await store.listLeads('default')).leads).toEqual([]);
+    expect(store.syncAccess()).toBeDefined();
+    fail = false;
+    const results = await engine.trackMany([ev('a'), ev('b', 1), ev('a')]);
+    expect(results.map((r) => r.status)).toEqual(['processed', 'processed', 'duplicate']);
+    expect((await store.subjectEvents('default', 'u1')).map((e) => e.id)).toEqual(['a', 'b']);
+  });
+
+  it('a lead written to the store from inside the batch is seen at its commit: a conflict, retried, and nothing overwritten', async () => {
+    const made = (await createEngine({ config }).track(ev('x'))).leads[0];
+    const store = new MemoryStore();
+    let written = false;
+    const engine = createEngine({
+      config: probed,
+      store,
+      operators: {
+        probe: () => {
+          if (!written) {
+            written = true;
+            // Runs synchronously, between the batch's read (no lead yet) and its commit.
+            void store.commit({ tenantId: 'default', events: [], leads: [{ lead: made as LeadState, expectedVersion: null }], effects: [] });
+          }
+          return true;
+        },
+      },
+    });
+    const result = await engine.track(ev('a', 1));
+    expect(result.status).toBe('processed');
+    expect(result.leads[0]?.version).toBe(2);
+    expect((await store.getLead('default', 'u1|t1'))?.counts).toEqual({ view: 2 });
+  });
+
+  for (const outcome of ['commits', 'fails'] as const) {
+    it(`another engine tracking the same event from inside a batch that ${outcome} stores it exactly once`, async () => {
+      const store = new MemoryStore();
+      const second = createEngine({ config, store });
+      let inner: Promise<{ status: string }> | undefined;
+      let seenInside: Set<string> | undefined;
+      const first = createEngine({
+        config: probed,
+        store,
+        operators: {
+          probe: () => {
+            if (!inner) {
+              // The claim is open: the store offers no synchronous path and does not count the id.
+              expect(store.syncAccess()).toBeUndefined();
+              void store.existingEventIds('default', ['same']).then((ids) => (seenInside = ids));
+              inner = second.track(ev('same'));
+              if (outcome === 'fails') throw new Error('first batch failed');
+            }
+            return true;
+          },
+        },
+      });
+      const outer = first.track(ev('same'));
+      if (outcome === 'fails') await expect(outer).rejects.toThrow('first batch failed');
+      else expect((await outer).status).toBe('processed');
+      expect((await inner)?.status).toBe(outcome === 'fails' ? 'processed' : 'duplicate');
+      expect(seenInside).toEqual(new Set());
+      expect((await store.subjectEvents('default', 'u1')).map((e) => e.id)).toEqual(['same']);
+      expect((await store.getLead('default', 'u1|t1'))?.counts).toEqual({ view: 1 });
+      expect(store.syncAccess()).toBeDefined();
+    });
+  }
 });
