@@ -308,7 +308,10 @@ export class Engine extends EventEmitter<Listeners> {
       if (first > 1) await conflictBackoff(1);
       for (let attempt = first; ; attempt++) {
         try {
-          return sync ? this.runSyncBatch(tenantId, batch, emit, sync) : await drive(this.trackBatch(tenantId, batch, emit, this.store));
+          // Asked again for each attempt: the synchronous path is offered only while no other
+          // batch has event ids claimed (see `MemoryStore.syncAccess`).
+          const access = sync ? (this.store as MemoryStore).syncAccess() : undefined;
+          return access ? this.runSyncBatch(tenantId, batch, emit, access) : await drive(this.trackBatch(tenantId, batch, emit, this.store));
         } catch (error) {
           this.retryOrThrow(error, tenantId, attempt, batch.length);
           await conflictBackoff(attempt);
@@ -396,9 +399,12 @@ export class Engine extends EventEmitter<Listeners> {
         const event = fold.events[i] as StoredEvent;
         this.foldLate(fold, i, (yield store.subjectEvents(tenantId, event.subjectRef, rt.leadKeyHasTarget ? event.targetId : undefined)) as StoredEvent[]);
       }
-      if (fold.newEvents.length > 0) yield store.commit(commitOf(fold));
-      committed = true;
+      if (fold.newEvents.length > 0) {
+        yield store.commit(commitOf(fold));
+        committed = true;
+      }
     } finally {
+      // Also when nothing was committed (every event a duplicate): the claim is closed either way.
       if (!committed) claims?.releaseEventIds(tenantId, inputs, duplicates);
     }
     emit(fold.lifecycle);

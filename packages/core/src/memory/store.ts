@@ -100,6 +100,11 @@ export type SyncStoreAccess = { [K in Exclude<TrackCalls, 'getLeads' | 'existing
  *   than once in a batch; each write is checked against the version the previous one wrote. Writes are applied
  *   before `deleteLeads`; `aliases` are applied after `events`, so anonymous events in the same
  *   batch move too. The stored `version` is the lead's own `version` field: the writer increments it.
+ * - On the engine's synchronous track path a call claims its event ids before it folds them (see
+ *   `SyncStoreAccess.claimEventIds`). Until it commits or fails, `existingEventIds` does not
+ *   count them, and a `commit` made from inside that call (by a custom operator or a listener)
+ *   that adds one of them is refused with `DUPLICATE_EVENT`: a conflict, as with any concurrent
+ *   writer, to retry once the call has ended (the retry succeeds if the call failed).
  * - Effect ids are unique in the whole store, not per tenant, because
  *   {@link MemoryStore.completeEffect} and {@link MemoryStore.failEffect} take only the id. A commit
  *   adding an effect whose id is already in the outbox (or twice in one batch) keeps the first and

@@ -240,6 +240,18 @@ describe('event ids claimed by a synchronous batch', () => {
     expect((await store.subjectEvents('default', 'u1')).map((e) => e.id)).toEqual(['a', 'b']);
   });
 
+  it('a batch of duplicates only closes its claim too: the next call takes the synchronous path', async () => {
+    const store = new MemoryStore();
+    const engine = createEngine({ config, store });
+    await engine.track(ev('a'));
+    expect((await engine.trackMany([ev('a'), ev('a')])).map((r) => r.status)).toEqual(['duplicate', 'duplicate']);
+    expect(store.syncAccess()).toBeDefined();
+    const pending = engine.track(ev('b', 1));
+    // Committed before the call returns: it ran synchronously.
+    expect(await store.existingEventIds('default', ['b'])).toEqual(new Set(['b']));
+    expect((await pending).status).toBe('processed');
+  });
+
   it('a lead written to the store from inside the batch is seen at its commit: a conflict, retried, and nothing overwritten', async () => {
     const made = (await createEngine({ config }).track(ev('x'))).leads[0];
     const store = new MemoryStore();
@@ -262,6 +274,27 @@ describe('event ids claimed by a synchronous batch', () => {
     expect(result.status).toBe('processed');
     expect(result.leads[0]?.version).toBe(2);
     expect((await store.getLead('default', 'u1|t1'))?.counts).toEqual({ view: 2 });
+  });
+
+  it('a commit from inside the batch that adds a claimed id is a conflict; retried after a failed batch, it succeeds', async () => {
+    const store = new MemoryStore();
+    const event = { id: 'same', tenantId: 'default', type: 'view', subjectRef: 'u9', subjectId: 'u9', occurredAt: T0, properties: {}, context: {}, receivedAt: T0 };
+    let inside: Promise<void> | undefined;
+    const engine = createEngine({
+      config: probed,
+      store,
+      operators: {
+        probe: () => {
+          inside ??= store.commit({ tenantId: 'default', events: [event], leads: [], effects: [] });
+          throw new Error('batch failed');
+        },
+      },
+    });
+    await expect(engine.track(ev('same'))).rejects.toThrow('batch failed');
+    await expect(inside).rejects.toMatchObject({ code: 'DUPLICATE_EVENT' });
+    await store.commit({ tenantId: 'default', events: [event], leads: [], effects: [] });
+    expect((await store.subjectEvents('default', 'u9')).map((e) => e.id)).toEqual(['same']);
+    expect(await store.existingEventIds('default', ['same'])).toEqual(new Set(['same']));
   });
 
   for (const outcome of ['commits', 'fails'] as const) {

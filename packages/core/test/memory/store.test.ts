@@ -114,7 +114,8 @@ describe('MemoryStore specifics', () => {
         for (const batch of batches) {
           const events = batch.map(({ subject, at, target, odd }): StoredEvent => {
             const anonymous = subject.startsWith('anon:');
-            const e: StoredEvent = { id: `e-${String(n++).padStart(3, '0')}`, tenantId: 't', type: 'view', subjectRef: subject, ...(anonymous ? {} : { subjectId: subject }), ...(target !== undefined ? { targetId: target } : {}), occurredAt: at, properties: odd ? { n } : empty, context: empty, receivedAt: 1_000 + n };
+            // Ids in scrambled order (37 is prime to 1000): events at the same time do not arrive in id order.
+            const e: StoredEvent = { id: `e-${String((n++ * 37) % 1000).padStart(3, '0')}`, tenantId: 't', type: 'view', subjectRef: subject, ...(anonymous ? {} : { subjectId: subject }), ...(target !== undefined ? { targetId: target } : {}), occurredAt: at, properties: odd ? { n } : empty, context: empty, receivedAt: 1_000 + n };
             if (anonymous) e.anonymousId = subject.slice(5);
             return e;
           });
