@@ -215,22 +215,19 @@ describe('event ids claimed by a synchronous batch', () => {
     qualification: { ...config.qualification, rules: [{ name: 'probe', conditions: { all: [{ fact: 'score', operator: 'probe', value: 0 }] }, stage: 'engaged' }] },
   };
   const ev = (id: string, minutes = 0): EventInput => ({ id, type: 'view', subjectId: 'u1', targetId: 't1', occurredAt: T0 + minutes * 60_000 });
+  /** An engine on `store` whose rule calls `probe` for every event. */
+  const probedEngine = (store: MemoryStore, probe: () => boolean) => createEngine({ config: probed, store, operators: { probe } });
 
   it('a batch that fails in the middle gives its ids back: nothing is stored, and the same events go through afterwards', async () => {
     let fail = true;
     const store = new MemoryStore();
-    const engine = createEngine({
-      config: probed,
-      store,
-      operators: {
-        probe: () => {
-          if (fail) throw new Error('probe failed');
-          return true;
-        },
-      },
+    const engine = probedEngine(store, () => {
+      if (fail) throw new Error('probe failed');
+      return true;
     });
     await expect(engine.trackMany([ev('a'), ev('b', 1), { ...ev('c', 2), tenantId: 'other' }])).rejects.toThrow('probe failed');
     expect(await store.existingEventIds('default', ['a', 'b'])).toEqual(new Set());
+    expect(await store.existingEventIds('other', ['c'])).toEqual(new Set());
     expect(await store.subjectEvents('default', 'u1')).toEqual([]);
     expect((await store.listLeads('default')).leads).toEqual([]);
     expect(store.syncAccess()).toBeDefined();
@@ -256,19 +253,13 @@ describe('event ids claimed by a synchronous batch', () => {
     const made = (await createEngine({ config }).track(ev('x'))).leads[0];
     const store = new MemoryStore();
     let written = false;
-    const engine = createEngine({
-      config: probed,
-      store,
-      operators: {
-        probe: () => {
-          if (!written) {
-            written = true;
-            // Runs synchronously, between the batch's read (no lead yet) and its commit.
-            void store.commit({ tenantId: 'default', events: [], leads: [{ lead: made as LeadState, expectedVersion: null }], effects: [] });
-          }
-          return true;
-        },
-      },
+    const engine = probedEngine(store, () => {
+      if (!written) {
+        written = true;
+        // Runs synchronously, between the batch's read (no lead yet) and its commit.
+        void store.commit({ tenantId: 'default', events: [], leads: [{ lead: made as LeadState, expectedVersion: null }], effects: [] });
+      }
+      return true;
     });
     const result = await engine.track(ev('a', 1));
     expect(result.status).toBe('processed');
@@ -280,15 +271,9 @@ describe('event ids claimed by a synchronous batch', () => {
     const store = new MemoryStore();
     const event = { id: 'same', tenantId: 'default', type: 'view', subjectRef: 'u9', subjectId: 'u9', occurredAt: T0, properties: {}, context: {}, receivedAt: T0 };
     let inside: Promise<void> | undefined;
-    const engine = createEngine({
-      config: probed,
-      store,
-      operators: {
-        probe: () => {
-          inside ??= store.commit({ tenantId: 'default', events: [event], leads: [], effects: [] });
-          throw new Error('batch failed');
-        },
-      },
+    const engine = probedEngine(store, () => {
+      inside ??= store.commit({ tenantId: 'default', events: [event], leads: [], effects: [] });
+      throw new Error('batch failed');
     });
     await expect(engine.track(ev('same'))).rejects.toThrow('batch failed');
     await expect(inside).rejects.toMatchObject({ code: 'DUPLICATE_EVENT' });
@@ -303,21 +288,15 @@ describe('event ids claimed by a synchronous batch', () => {
       const second = createEngine({ config, store });
       let inner: Promise<{ status: string }> | undefined;
       let seenInside: Set<string> | undefined;
-      const first = createEngine({
-        config: probed,
-        store,
-        operators: {
-          probe: () => {
-            if (!inner) {
-              // The claim is open: the store offers no synchronous path and does not count the id.
-              expect(store.syncAccess()).toBeUndefined();
-              void store.existingEventIds('default', ['same']).then((ids) => (seenInside = ids));
-              inner = second.track(ev('same'));
-              if (outcome === 'fails') throw new Error('first batch failed');
-            }
-            return true;
-          },
-        },
+      const first = probedEngine(store, () => {
+        if (!inner) {
+          // The claim is open: the store offers no synchronous path and does not count the id.
+          expect(store.syncAccess()).toBeUndefined();
+          void store.existingEventIds('default', ['same']).then((ids) => (seenInside = ids));
+          inner = second.track(ev('same'));
+          if (outcome === 'fails') throw new Error('first batch failed');
+        }
+        return true;
       });
       const outer = first.track(ev('same'));
       if (outcome === 'fails') await expect(outer).rejects.toThrow('first batch failed');
