@@ -405,7 +405,7 @@ export class Engine extends EventEmitter<Listeners> {
       }
     } finally {
       // Also when nothing was committed (every event a duplicate): the claim is closed either way.
-      if (!committed) claims?.releaseEventIds(tenantId, inputs, duplicates);
+      if (!committed) claims?.releaseEventIds();
     }
     emit(fold.lifecycle);
     return fold.results;

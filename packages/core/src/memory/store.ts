@@ -67,8 +67,8 @@ export type SyncStoreAccess = { [K in Exclude<TrackCalls, 'getLeads' | 'existing
    * of the pipeline's time, line-level CPU profile of 600k tour events); this is one.
    */
   claimEventIds(tenantId: string, inputs: readonly EventInput[]): boolean[] | undefined;
-  /** Takes out the ids {@link SyncStoreAccess.claimEventIds} added for these inputs (`duplicates`: what it returned). */
-  releaseEventIds(tenantId: string, inputs: readonly EventInput[], duplicates: readonly boolean[] | undefined): void;
+  /** Takes out the ids the open claim added, and closes it (nothing when none is open). */
+  releaseEventIds(): void;
   /** `commit` of a batch whose event ids the same track call claimed: they are neither checked nor added again. */
   commit(batch: CommitBatch): void;
 };
@@ -157,7 +157,7 @@ export class MemoryStore implements Store {
   readonly #sync: SyncStoreAccess = {
     commit: (batch) => this.#commit(batch, true),
     claimEventIds: (tenantId, inputs) => this.#claimEventIds(tenantId, inputs),
-    releaseEventIds: (tenantId, inputs, duplicates) => this.#releaseEventIds(tenantId, inputs, duplicates),
+    releaseEventIds: () => this.#releaseEventIds(),
     getLeads: (tenantId, leadIds) => this.#getLeads(tenantId, leadIds, true),
     getCounters: (tenantId, keys) => this.#getCounters(tenantId, keys),
     getProfile: (tenantId, subjectId) => this.#getProfile(tenantId, subjectId),
@@ -284,19 +284,17 @@ export class MemoryStore implements Store {
     // An empty tenant made here and left empty (the batch failed) reads exactly as no tenant.
     const eventIds = (this.#tenants.get(tenantId) ?? this.#createTenant(tenantId, new Set())).eventIds;
     let duplicates: boolean[] | undefined;
-    for (let i = 0; i < inputs.length; i++) {
-      const size = eventIds.size;
-      if (eventIds.add((inputs[i] as EventInput).id).size === size) (duplicates ??= new Array<boolean>(inputs.length).fill(false))[i] = true;
-    }
+    for (let i = 0; i < inputs.length; i++) if (!addedNew(eventIds, (inputs[i] as EventInput).id)) (duplicates ??= new Array<boolean>(inputs.length).fill(false))[i] = true;
     this.#claim = { tenantId, inputs, duplicates };
     return duplicates;
   }
 
-  #releaseEventIds(tenantId: string, inputs: readonly EventInput[], duplicates: readonly boolean[] | undefined): void {
+  #releaseEventIds(): void {
     // No open check: this cleans up after a failure, whose error is the one to report.
+    const claim = this.#claim;
     this.#claim = undefined;
-    const eventIds = this.#tenants.get(tenantId)?.eventIds;
-    if (eventIds) for (let i = 0; i < inputs.length; i++) if (duplicates?.[i] !== true) eventIds.delete((inputs[i] as EventInput).id);
+    const eventIds = claim && this.#tenants.get(claim.tenantId)?.eventIds;
+    if (eventIds) for (const id of claimedIds(claim)) eventIds.delete(id);
   }
 
   /** {@inheritDoc Store.getLead} */
@@ -552,15 +550,20 @@ function addEventIds(eventIds: Set<string>, batch: CommitBatch): void {
   let i = 0;
   try {
     for (; i < events.length; i++) {
-      const size = eventIds.size;
       const id = (events[i] as StoredEvent).id;
-      if (eventIds.add(id).size === size) duplicateEvent(batch, id);
+      if (!addedNew(eventIds, id)) duplicateEvent(batch, id);
     }
   } catch (error) {
     // Every id before the i-th was new (or it would have thrown there): all of them are this batch's.
     for (let j = 0; j < i; j++) eventIds.delete((events[j] as StoredEvent).id);
     throw error;
   }
+}
+
+/** Adds `id`; true when it was not there yet (one hash operation: `has` then `add` would be two). */
+function addedNew(ids: Set<string>, id: string): boolean {
+  const size = ids.size;
+  return ids.add(id).size !== size;
 }
 
 function duplicateEvent(batch: CommitBatch, id: string): never {
