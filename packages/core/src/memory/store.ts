@@ -10,14 +10,15 @@ import type { AuditEntry, EventInput, LeadState, OutboxEntry, OutboxStatus, Prof
 import { AuditLog } from './audit-log.js';
 import { Timeline } from './timeline.js';
 import { ENGINE_LEADS, LeadCodec, type LeadRecord, type Prepared } from './lead-record.js';
+import { StringMap, StringSet } from './string-table.js';
 
 /** One tenant's data. Every lookup goes tenant first, so tenants cannot see each other. */
 interface TenantData {
   tenantId: string;
   /** Ids of every event stored (the events themselves are in `timelines`). */
-  eventIds: Set<string>;
+  eventIds: StringSet;
   /** Events by `subjectRef`, each timeline sorted by (occurredAt, id). */
-  timelines: Map<string, Timeline>;
+  timelines: StringMap<Timeline>;
   /** (occurredAt, id) of the latest event ever stored: an event after it goes at the end of its timeline (see `#commit`). */
   latestAt: number;
   latestId: string;
@@ -208,7 +209,7 @@ export class MemoryStore implements Store {
     // Last, because it writes: the new event ids are checked by adding them (taken out again at a
     // failure), into the id index of a tenant not yet created too. Claimed ids are there already
     // (the claim made the tenant).
-    const eventIds = existing?.eventIds ?? new Set<string>();
+    const eventIds = existing?.eventIds ?? new StringSet();
     if (!claimed) addEventIds(eventIds, batch);
 
     // 2. Apply.
@@ -282,9 +283,9 @@ export class MemoryStore implements Store {
     // An internal invariant (syncAccess offers nothing while a claim is open), not a user error.
     if (this.#claim) throw new Error('[leadpipe] [memory-store] internal: event ids claimed while another claim was open.');
     // An empty tenant made here and left empty (the batch failed) reads exactly as no tenant.
-    const eventIds = (this.#tenants.get(tenantId) ?? this.#createTenant(tenantId, new Set())).eventIds;
+    const eventIds = (this.#tenants.get(tenantId) ?? this.#createTenant(tenantId, new StringSet())).eventIds;
     let duplicates: boolean[] | undefined;
-    for (let i = 0; i < inputs.length; i++) if (!addedNew(eventIds, (inputs[i] as EventInput).id)) (duplicates ??= new Array<boolean>(inputs.length).fill(false))[i] = true;
+    for (let i = 0; i < inputs.length; i++) if (!eventIds.add((inputs[i] as EventInput).id)) (duplicates ??= new Array<boolean>(inputs.length).fill(false))[i] = true;
     this.#claim = { tenantId, inputs, duplicates };
     return duplicates;
   }
@@ -503,11 +504,11 @@ export class MemoryStore implements Store {
   }
 
   /** A new tenant's data, starting from the ids its first commit added (see `#commit`). */
-  #createTenant(tenantId: string, eventIds: Set<string>): TenantData {
+  #createTenant(tenantId: string, eventIds: StringSet): TenantData {
     const t: TenantData = {
       tenantId,
       eventIds,
-      timelines: new Map(),
+      timelines: new StringMap(),
       latestAt: Number.NEGATIVE_INFINITY,
       latestId: '',
       leads: new Map(),
@@ -545,25 +546,19 @@ function claimedIds(claim: { inputs: readonly EventInput[]; duplicates: readonly
  * again) at the first one already there or repeated in the batch, or at an event that is not an
  * object. One hash lookup per event where checking and then adding took two.
  */
-function addEventIds(eventIds: Set<string>, batch: CommitBatch): void {
+function addEventIds(eventIds: StringSet, batch: CommitBatch): void {
   const events = batch.events;
   let i = 0;
   try {
     for (; i < events.length; i++) {
       const id = (events[i] as StoredEvent).id;
-      if (!addedNew(eventIds, id)) duplicateEvent(batch, id);
+      if (!eventIds.add(id)) duplicateEvent(batch, id);
     }
   } catch (error) {
     // Every id before the i-th was new (or it would have thrown there): all of them are this batch's.
     for (let j = 0; j < i; j++) eventIds.delete((events[j] as StoredEvent).id);
     throw error;
   }
-}
-
-/** Adds `id`; true when it was not there yet (one hash operation: `has` then `add` would be two). */
-function addedNew(ids: Set<string>, id: string): boolean {
-  const size = ids.size;
-  return ids.add(id).size !== size;
 }
 
 function duplicateEvent(batch: CommitBatch, id: string): never {
