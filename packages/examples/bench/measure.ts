@@ -9,9 +9,10 @@
  *   operations (the clock's own cost, ~50 ns, would otherwise dominate a 100 ns evaluation); for
  *   slow ones (json-rules-engine, ~hundreds of µs) a group is a single operation, so the
  *   percentiles are true single-call latencies.
- * - **Memory** is `heapUsed` plus `arrayBuffers` (the typed arrays' contents, which V8 keeps
- *   outside its heap: the memory store's hash tables hold their hashes in them) after forced full
- *   garbage collections, minus a baseline taken the same way before the structure was built.
+ * - **Memory** is `heapUsed` plus `arrayBuffers` (typed arrays' contents, which V8 keeps outside
+ *   its heap for all but the smallest arrays: the memory store's hash tables hold their hashes in
+ *   them) after forced full garbage collections, minus a baseline taken the same way before the
+ *   structure was built.
  * @module
  */
 import { runInNewContext } from 'node:vm';

@@ -4,7 +4,7 @@
  * @module
  */
 import type { ClaimOptions, CommitBatch, LeadFilter, Store } from '../contracts.js';
-import { ConflictError, LeadpipeError, NotFoundError } from '../errors.js';
+import { ConflictError, EventError, LeadpipeError, NotFoundError } from '../errors.js';
 import type { PriorLead } from '../pipeline/lead.js';
 import type { AuditEntry, EventInput, LeadState, OutboxEntry, OutboxStatus, Profile, StoredEvent } from '../types.js';
 import { AuditLog } from './audit-log.js';
@@ -543,22 +543,30 @@ function claimedIds(claim: { inputs: readonly EventInput[]; duplicates: readonly
 
 /**
  * Adds the batch's event ids to the tenant's, throwing (with every id of this batch taken out
- * again) at the first one already there or repeated in the batch, or at an event that is not an
- * object. One hash lookup per event where checking and then adding took two.
+ * again) at the first one already there or repeated in the batch, at an event that is not an
+ * object, or at one whose id or subjectRef is not a string. One hash lookup per event where
+ * checking and then adding took two.
  */
 function addEventIds(eventIds: StringSet, batch: CommitBatch): void {
   const events = batch.events;
   let i = 0;
   try {
     for (; i < events.length; i++) {
-      const id = (events[i] as StoredEvent).id;
-      if (!eventIds.add(id)) duplicateEvent(batch, id);
+      const event = events[i] as StoredEvent;
+      // The store's tables are keyed by these strings (see `string-table.ts`): checked here, before anything is written.
+      if (typeof event.id !== 'string') notAString(i, 'id', event.id);
+      if (typeof event.subjectRef !== 'string') notAString(i, 'subjectRef', event.subjectRef);
+      if (!eventIds.add(event.id)) duplicateEvent(batch, event.id);
     }
   } catch (error) {
     // Every id before the i-th was new (or it would have thrown there): all of them are this batch's.
     for (let j = 0; j < i; j++) eventIds.delete((events[j] as StoredEvent).id);
     throw error;
   }
+}
+
+function notAString(index: number, field: 'id' | 'subjectRef', value: unknown): never {
+  throw new EventError([{ path: `events[${index}].${field}`, message: `must be a string (the engine's stored events always have one); got ${value === null ? 'null' : typeof value}. Nothing was written.` }]);
 }
 
 function duplicateEvent(batch: CommitBatch, id: string): never {

@@ -10,16 +10,24 @@
  * single line of the pipeline (~8% of its CPU samples; 600k tour events, line-level profile).
  *
  * The hash is FNV-1a over the UTF-16 code units followed by MurmurHash3's 32-bit finaliser
- * (both public-domain constructions), started from a random seed per process, so that a client
- * cannot choose event ids that collide on every machine (V8 seeds its own string hash the same
- * way). Tables keep at most three quarters of their slots in use and double when they reach it;
- * a miss then probes ~8.5 slots at worst, most of them within the one cache line of the hash
- * array a lookup reads anyway (16 hashes per line). Deleted slots become tombstones until the next
- * resize.
+ * (both public-domain constructions), started from a random seed per process, so that ids chosen
+ * to collide on one process's tables do not collide on another's (V8 seeds its own string hash
+ * too). It is not a keyed cryptographic hash: it makes flooding harder, not impossible. The
+ * hash is computed on every call (V8 caches a string's); the engine accepts ids of at most 256
+ * characters.
  *
- * The hashes live in typed arrays, which are outside V8's heap (`process.memoryUsage()` counts
- * them in `arrayBuffers`, not `heapUsed`). With its key reference, a slot is 12 bytes: ~21 bytes
- * per key at the average load, about what a `Set` takes (measured: the same bytes per lead).
+ * Tables keep at most three quarters of their slots filled (live keys and tombstones) and are
+ * rebuilt when they reach it: twice the slots, or as many or fewer when deleted keys were much
+ * of what filled it. A miss probes ~8.5 slots on average at that load (Knuth's estimate for
+ * linear probing), most of them within the cache line of hashes a lookup reads anyway (16 per
+ * line). A probe never runs past the table's capacity: a table with no empty slot left would be
+ * a bug, reported as an error rather than a loop that never ends.
+ *
+ * Memory: a `StringSet` slot is 12 bytes (hash and key reference), ~21 bytes per key at the
+ * average load; a `StringMap` slot adds its value's reference (20 bytes). The hashes live in
+ * typed arrays, whose contents V8 keeps outside its heap (but for the smallest):
+ * `process.memoryUsage()` counts them in `arrayBuffers`, not `heapUsed`. During a rebuild the
+ * old and new arrays exist together.
  * @module
  */
 
@@ -29,10 +37,15 @@ const EMPTY = 0;
 const DELETED = 2;
 const FIRST_CAPACITY = 16;
 
-const SEED = (Math.random() * 0x1_0000_0000) | 0;
+/** Unpredictable per process (`Math.random`'s state can be recovered from a few of its outputs). */
+const SEED = (globalThis.crypto.getRandomValues(new Int32Array(1))[0] as number) | 0;
 
 /** The 32-bit hash of `key`, made odd (a live slot's mark; see {@link DELETED}). */
 export function hashString(key: string): number {
+  // Lookups answer "absent" for a key that is not a string; additions are checked by their callers
+  // (the store rejects an event id that is not a string). This is the last guard: every number
+  // would hash alike, and `undefined` has no length.
+  if (typeof key !== 'string') throw new TypeError(`[leadpipe] [memory-store] internal: a table key must be a string, got ${typeof key}`);
   let h = SEED ^ 0x811c9dc5;
   for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
   h ^= h >>> 16;
@@ -47,7 +60,7 @@ export function hashString(key: string): number {
 class Slots {
   /** Per slot: {@link EMPTY}, {@link DELETED} or the odd hash of its key. */
   protected hashes = new Int32Array(FIRST_CAPACITY);
-  protected slotKeys: Array<string | undefined> = new Array<string | undefined>(FIRST_CAPACITY).fill(undefined);
+  protected slotKeys: Array<string | undefined> = emptySlots(FIRST_CAPACITY);
   protected mask = FIRST_CAPACITY - 1;
   #size = 0;
   /** Slots that are not empty: live keys and tombstones. */
@@ -60,12 +73,13 @@ class Slots {
   /** The slot holding `key`, or -1. */
   protected find(key: string, hash: number): number {
     const { hashes, mask } = this;
-    // The start slot comes from the hash's high bits: the low bit is always 1.
-    for (let i = (hash >>> 1) & mask; ; i = (i + 1) & mask) {
+    // The start slot comes from the hash's bits 1 and up: bit 0 is always 1.
+    for (let i = (hash >>> 1) & mask, n = 0; n <= mask; i = (i + 1) & mask, n++) {
       const h = hashes[i] as number;
       if (h === EMPTY) return -1;
       if (h === hash && this.slotKeys[i] === key) return i;
     }
+    return full();
   }
 
   /**
@@ -77,13 +91,15 @@ class Slots {
     if (4 * (this.#filled + 1) > 3 * this.hashes.length) this.#resize();
     const { hashes, mask } = this;
     let free = -1;
-    for (let i = (hash >>> 1) & mask; ; i = (i + 1) & mask) {
+    // The whole probe path is walked before a tombstone is taken: the key may sit past it.
+    for (let i = (hash >>> 1) & mask, n = 0; n <= mask; i = (i + 1) & mask, n++) {
       const h = hashes[i] as number;
       if (h === EMPTY) return -1 - (free >= 0 ? free : i);
       if (h === DELETED) {
         if (free < 0) free = i;
       } else if (h === hash && this.slotKeys[i] === key) return i;
     }
+    return full();
   }
 
   /** Puts `key` in the free slot `slot` found by {@link Slots.findForInsert}. */
@@ -106,7 +122,7 @@ class Slots {
   protected moved(_from: number, _to: number): void {}
   protected resized(): void {}
 
-  /** Rehashes into a table at most 3/8 full: twice the slots, or as many when tombstones were most of what filled it. */
+  /** Rehashes into a table at most 3/8 full: twice the slots, or as many or fewer when tombstones were much of what filled it. */
   #resize(): void {
     const oldHashes = this.hashes;
     const oldKeys = this.slotKeys;
@@ -114,7 +130,7 @@ class Slots {
     while (8 * this.#size > 3 * capacity) capacity *= 2;
     this.resizing(capacity);
     this.hashes = new Int32Array(capacity);
-    this.slotKeys = new Array<string | undefined>(capacity).fill(undefined);
+    this.slotKeys = emptySlots(capacity);
     this.mask = capacity - 1;
     for (let from = 0; from < oldHashes.length; from++) {
       const h = oldHashes[from] as number;
@@ -133,7 +149,7 @@ class Slots {
 /** A set of strings (see the module comment for why not `Set`). */
 export class StringSet extends Slots {
   has(key: string): boolean {
-    return this.find(key, hashString(key)) >= 0;
+    return typeof key === 'string' && this.find(key, hashString(key)) >= 0;
   }
 
   /** Adds `key`; true when it was not there yet. One probe: `has` then `add` would be two. */
@@ -147,6 +163,7 @@ export class StringSet extends Slots {
 
   /** Removes `key`; true when it was there. */
   delete(key: string): boolean {
+    if (typeof key !== 'string') return false;
     const slot = this.find(key, hashString(key));
     if (slot < 0) return false;
     this.clear(slot);
@@ -156,11 +173,12 @@ export class StringSet extends Slots {
 
 /** A map from strings to values (see the module comment for why not `Map`). No iteration: the store never lists its timelines. */
 export class StringMap<V> extends Slots {
-  #values: Array<V | undefined> = new Array<V | undefined>(FIRST_CAPACITY).fill(undefined);
+  #values: Array<V | undefined> = emptySlots(FIRST_CAPACITY);
   /** The value array being filled during a resize. */
   #next: Array<V | undefined> | undefined;
 
   get(key: string): V | undefined {
+    if (typeof key !== 'string') return undefined;
     const slot = this.find(key, hashString(key));
     return slot < 0 ? undefined : this.#values[slot];
   }
@@ -177,6 +195,7 @@ export class StringMap<V> extends Slots {
   }
 
   delete(key: string): boolean {
+    if (typeof key !== 'string') return false;
     const slot = this.find(key, hashString(key));
     if (slot < 0) return false;
     this.clear(slot);
@@ -185,7 +204,7 @@ export class StringMap<V> extends Slots {
   }
 
   protected override resizing(capacity: number): void {
-    this.#next = new Array<V | undefined>(capacity).fill(undefined);
+    this.#next = emptySlots(capacity);
   }
 
   protected override moved(from: number, to: number): void {
@@ -196,4 +215,18 @@ export class StringMap<V> extends Slots {
     this.#values = this.#next as Array<V | undefined>;
     this.#next = undefined;
   }
+}
+
+/**
+ * `size` slots holding `undefined`, as a packed array: `new Array(size)` past ~2²⁵ elements makes
+ * a dictionary-mode array, and filling it took ~20 s at 2²⁶ (Node 20); pushing stays fast.
+ */
+function emptySlots<T>(size: number): Array<T | undefined> {
+  const slots: Array<T | undefined> = [];
+  for (let i = 0; i < size; i++) slots.push(undefined);
+  return slots;
+}
+
+function full(): never {
+  throw new Error('[leadpipe] [memory-store] internal: a hash table has no empty slot left');
 }

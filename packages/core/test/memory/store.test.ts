@@ -195,6 +195,20 @@ describe('MemoryStore specifics', () => {
     expect(await store.existingEventIds('t', ['e-0', 'e-1'])).toEqual(new Set(['e-0']));
   });
 
+  it('an event whose id or subjectRef is not a string is rejected by name, and nothing of its batch is written', async () => {
+    const store = new MemoryStore();
+    for (const [field, value] of [['id', 42], ['subjectRef', undefined]] as const) {
+      const bad = { ...makeEvent({ tenantId: 't', id: 'e-bad' }), [field]: value } as unknown as StoredEvent;
+      const error = await store.commit(makeBatch('t', { events: [makeEvent({ tenantId: 't', id: 'e-1', subjectRef: 's-1', subjectId: 's-1' }), bad] })).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'EVENT_INVALID', issues: [{ path: `events[1].${field}` }] });
+      expect((error as Error).message).toMatch(/must be a string/);
+      expect(await store.existingEventIds('t', ['e-1', 'e-bad'])).toEqual(new Set());
+      expect(await store.subjectEvents('t', 's-1')).toEqual([]);
+    }
+    // A lookup of a key that is not a string finds nothing (the id index holds strings only).
+    expect(await store.existingEventIds('t', [42 as unknown as string])).toEqual(new Set());
+  });
+
   it('closing twice is harmless', async () => {
     const store = new MemoryStore();
     await store.close();

@@ -14,7 +14,20 @@ const UNIVERSE = ['', 'a', 'b', 'ab', 'ba', 'e-1', 'e-10', 'e-100', '\u0000', 'Ã
 const key = fc.oneof(fc.constantFrom(...UNIVERSE), fc.string({ maxLength: 8 }));
 
 type Op = { op: 'add' | 'delete' | 'has'; key: string };
-const ops = fc.array(fc.record({ op: fc.constantFrom('add', 'add', 'delete', 'has'), key }) as fc.Arbitrary<Op>, { maxLength: 400 });
+// `size: 'max'`: without it fast-check keeps arrays to about ten elements, and no table would resize.
+const ops = fc.array(fc.record({ op: fc.constantFrom('add', 'add', 'delete', 'has'), key }) as fc.Arbitrary<Op>, { maxLength: 400, size: 'max' });
+
+/** Two different keys whose probes start at the same slot of a new (16-slot) table. */
+function sameStartSlot(): [string, string] {
+  const bySlot = new Map<number, string>();
+  for (let i = 0; ; i++) {
+    const k = `k${i}`;
+    const slot = (hashString(k) >>> 1) & 15;
+    const other = bySlot.get(slot);
+    if (other !== undefined) return [other, k];
+    bySlot.set(slot, k);
+  }
+}
 
 describe('StringSet', () => {
   it('answers every operation as a Set does', () => {
@@ -34,6 +47,19 @@ describe('StringSet', () => {
       }),
       { numRuns: RUNS },
     );
+  });
+
+  it('finds a key past a deleted one on its probe path, and does not add it twice', () => {
+    const [first, second] = sameStartSlot();
+    const set = new StringSet();
+    set.add(first);
+    set.add(second); // the slot after the first's
+    set.delete(first); // a tombstone in front of the second
+    expect(set.has(second)).toBe(true);
+    expect(set.add(second)).toBe(false);
+    expect(set.size).toBe(1);
+    expect(set.add(first)).toBe(true); // into the tombstone
+    expect([set.has(first), set.has(second), set.size]).toEqual([true, true, 2]);
   });
 
   it('keeps a hundred thousand keys through resizes, and reuses the slots of deleted ones', () => {
@@ -65,7 +91,7 @@ describe('StringSet', () => {
 
 describe('StringMap', () => {
   type MapOp = { op: 'set' | 'delete' | 'get'; key: string; value: number };
-  const mapOps = fc.array(fc.record({ op: fc.constantFrom('set', 'set', 'delete', 'get'), key, value: fc.integer() }) as fc.Arbitrary<MapOp>, { maxLength: 400 });
+  const mapOps = fc.array(fc.record({ op: fc.constantFrom('set', 'set', 'delete', 'get'), key, value: fc.integer() }) as fc.Arbitrary<MapOp>, { maxLength: 400, size: 'max' });
 
   it('answers every operation as a Map does', () => {
     fc.assert(
@@ -97,6 +123,12 @@ describe('StringMap', () => {
 });
 
 describe('hashString', () => {
+  it('refuses a key that is not a string (numbers would all hash alike)', () => {
+    expect(() => hashString(42 as unknown as string)).toThrow(/must be a string, got number/);
+    expect(new StringSet().has(undefined as unknown as string)).toBe(false);
+    expect(new StringMap().get(7 as unknown as string)).toBeUndefined();
+  });
+
   it('is odd (a live slot is never mistaken for an empty or deleted one) and spreads similar keys', () => {
     const starts = new Set<number>();
     for (let i = 0; i < 4096; i++) {
