@@ -110,6 +110,18 @@ class Slots {
     this.#size++;
   }
 
+  /** The slot holding `key`, or -1 (also for a key that is not a string: none is ever added). */
+  protected slotOf(key: string): number {
+    return typeof key === 'string' ? this.find(key, hashString(key)) : -1;
+  }
+
+  /** Deletes `key`: the slot it held, or -1 when it was not there. */
+  protected remove(key: string): number {
+    const slot = this.slotOf(key);
+    if (slot >= 0) this.clear(slot);
+    return slot;
+  }
+
   /** Empties live slot `slot`. */
   protected clear(slot: number): void {
     this.hashes[slot] = DELETED;
@@ -149,7 +161,7 @@ class Slots {
 /** A set of strings (see the module comment for why not `Set`). */
 export class StringSet extends Slots {
   has(key: string): boolean {
-    return typeof key === 'string' && this.find(key, hashString(key)) >= 0;
+    return this.slotOf(key) >= 0;
   }
 
   /** Adds `key`; true when it was not there yet. One probe: `has` then `add` would be two. */
@@ -163,11 +175,7 @@ export class StringSet extends Slots {
 
   /** Removes `key`; true when it was there. */
   delete(key: string): boolean {
-    if (typeof key !== 'string') return false;
-    const slot = this.find(key, hashString(key));
-    if (slot < 0) return false;
-    this.clear(slot);
-    return true;
+    return this.remove(key) >= 0;
   }
 }
 
@@ -178,8 +186,7 @@ export class StringMap<V> extends Slots {
   #next: Array<V | undefined> | undefined;
 
   get(key: string): V | undefined {
-    if (typeof key !== 'string') return undefined;
-    const slot = this.find(key, hashString(key));
+    const slot = this.slotOf(key);
     return slot < 0 ? undefined : this.#values[slot];
   }
 
@@ -195,12 +202,9 @@ export class StringMap<V> extends Slots {
   }
 
   delete(key: string): boolean {
-    if (typeof key !== 'string') return false;
-    const slot = this.find(key, hashString(key));
-    if (slot < 0) return false;
-    this.clear(slot);
-    this.#values[slot] = undefined;
-    return true;
+    const slot = this.remove(key);
+    if (slot >= 0) this.#values[slot] = undefined;
+    return slot >= 0;
   }
 
   protected override resizing(capacity: number): void {
