@@ -95,8 +95,9 @@ export type SyncStoreAccess = { [K in Exclude<TrackCalls, 'getLeads' | 'existing
  * Other behaviour, where the {@link Store} contract leaves room:
  * - `commit` validates everything before applying anything, so a rejected batch leaves no
  *   trace. The checks run in this order and the first failure is the error: lead versions
- *   (`VERSION_CONFLICT`), then leads that cannot be stored, then event ids (`DUPLICATE_EVENT`). New
- *   ids are checked by adding them to the tenant's id index, all taken out again at a failure;
+ *   (`VERSION_CONFLICT`), then leads that cannot be stored, then events, one by one: an id or
+ *   `subjectRef` that is not a string (`EVENT_INVALID`, naming `events[i].id`), an id already
+ *   stored or repeated (`DUPLICATE_EVENT`). New ids are checked by adding them to the tenant's id index, all taken out again at a failure;
  *   the commit is synchronous, so no read sees them meanwhile. The same lead may appear more
  *   than once in a batch; each write is checked against the version the previous one wrote. Writes are applied
  *   before `deleteLeads`; `aliases` are applied after `events`, so anonymous events in the same
