@@ -8,7 +8,7 @@ import { ConflictError, EventError, LeadpipeError, NotFoundError } from '../erro
 import type { PriorLead } from '../pipeline/lead.js';
 import type { AuditEntry, EventInput, LeadState, OutboxEntry, OutboxStatus, Profile, StoredEvent } from '../types.js';
 import { AuditLog } from './audit-log.js';
-import { Timeline } from './timeline.js';
+import { Timeline, TimelineColumns } from './timeline.js';
 import { ENGINE_LEADS, LeadCodec, type LeadRecord, type Prepared } from './lead-record.js';
 import { StringMap, StringSet } from './string-table.js';
 
@@ -19,6 +19,8 @@ interface TenantData {
   eventIds: StringSet;
   /** Events by `subjectRef`, each timeline sorted by (occurredAt, id). */
   timelines: StringMap<Timeline>;
+  /** The store's timeline columns (every tenant's timelines take their blocks from them). */
+  columns: TimelineColumns;
   /** (occurredAt, id) of the latest event ever stored: an event after it goes at the end of its timeline (see `#commit`). */
   latestAt: number;
   latestId: string;
@@ -136,6 +138,7 @@ export class MemoryStore implements Store {
   readonly #open = new Map<string, OutboxSlot>();
   /** Lead shapes, shared transitions and the slabs every lead record's data is in. */
   #codec = new LeadCodec();
+  #columns = new TimelineColumns();
   #closed = false;
   /** Counts the commits applied (and closes): a read's records are still the stored ones while it has not moved. */
   #writes = 0;
@@ -496,6 +499,7 @@ export class MemoryStore implements Store {
     this.#outbox.clear();
     this.#open.clear();
     this.#codec = new LeadCodec();
+    this.#columns = new TimelineColumns();
   }
 
   #assertOpen(): void {
@@ -510,6 +514,7 @@ export class MemoryStore implements Store {
       tenantId,
       eventIds,
       timelines: new StringMap(),
+      columns: this.#columns,
       latestAt: Number.NEGATIVE_INFINITY,
       latestId: '',
       leads: new Map(),
@@ -617,7 +622,7 @@ function conflict(tenantId: string, leadId: string, expectedVersion: number | nu
 function timelineOf(t: TenantData, subjectRef: string): Timeline {
   let timeline = t.timelines.get(subjectRef);
   if (!timeline) {
-    timeline = new Timeline(t.tenantId, subjectRef);
+    timeline = new Timeline(t.columns, t.tenantId, subjectRef);
     t.timelines.set(subjectRef, timeline);
   }
   return timeline;
@@ -632,6 +637,7 @@ function moveAlias(t: TenantData, anonymousId: string, subjectId: string): void 
   t.timelines.delete(anonRef);
   const target = timelineOf(t, subjectId);
   for (const e of anon.events()) target.insert({ ...e, subjectRef: subjectId, subjectId });
+  anon.release();
 }
 
 function compareStrings(a: string, b: string): number {

@@ -1,12 +1,13 @@
 /**
  * How the memory store keeps one person's events, sorted by (occurredAt, id). Nearly every event
  * the engine stores has the same form — the person's own subject id, no properties, no context,
- * no channel — and those are kept in two arrays per timeline (three references and two unboxed
- * times per event, ~40 bytes, instead of a ten-field object with two boxed times, ~140 bytes) and
- * rebuilt on read. Any other event is kept as the very object committed.
+ * no channel — and those are kept in columns (three references and two unboxed times per event,
+ * ~40 bytes, instead of a ten-field object with two boxed times, ~140 bytes) and rebuilt on read.
+ * Any other event is kept as the very object committed.
  * @module
  */
 import { keysInOrder } from './lead-record.js';
+import { chunkOf, offsetOf, Slab } from './slab.js';
 import type { StoredEvent } from '../types.js';
 
 /** The empty properties and context of a rebuilt event (the engine stores a frozen empty object too). */
@@ -20,22 +21,36 @@ const REFS = 3;
 type Ref = string | StoredEvent | undefined;
 
 /**
- * One subject's events in (occurredAt, id) order. Two arrays for the whole timeline rather than
- * one per column: each array carries a header and spare capacity, and with five columns those
- * outweighed the events themselves (measured in a heap snapshot).
+ * The columns of every timeline of a store, as blocks of two slabs (see `slab.ts`): a timeline's
+ * references are one block of the reference slab, its times one block of the number slab.
  *
- * The arrays are sized here, not by `push`: `push` grows an array by half plus sixteen slots, so
- * a person's few events sat in arrays mostly empty (~60 bytes per lead at a million leads). They
- * grow by a quarter, at least two events, and are copied when they do.
+ * Why not two arrays per timeline: each array is an object and a backing store with headers (~96
+ * bytes per person), and a timeline that grows makes new arrays, so the old ones were garbage
+ * that had lived long enough to be promoted to the old generation first (~190 bytes per tour event
+ * copied by the young-generation collector and dropped later, sampled at 400k events). A block a
+ * timeline outgrows goes back to its slab and is handed to the next timeline that grows to that
+ * size: nothing is allocated per event once the slabs have their chunks.
+ */
+export class TimelineColumns {
+  readonly refs = new Slab<Ref>((size) => new Array<Ref>(size).fill(undefined));
+  readonly times = new Slab<number>((size) => new Array<number>(size).fill(0));
+}
+
+/**
+ * One subject's events in (occurredAt, id) order: event `i`'s references at `REFS·i` of its
+ * references block and its occurredAt, receivedAt at `2·i` of its times block. Blocks hold room
+ * for `capacity` events. They grow by a quarter, at least two events (a person's few events would
+ * otherwise sit in blocks mostly empty), and are copied when they do.
  */
 export class Timeline {
-  /** Per event: id or the event kept as is, type, targetId; slots past `length` are spare. */
-  #refs: Ref[] = NO_REFS;
-  /** Per event: occurredAt, receivedAt (unboxed); slots past `length` are spare. */
-  #times: number[] = NO_TIMES;
+  /** Refs of the blocks (see `slab.ts`); -1 while the timeline has no room. */
+  #refs = -1;
+  #times = -1;
+  #capacity = 0;
   #length = 0;
 
   constructor(
+    private readonly columns: TimelineColumns,
     private readonly tenantId: string,
     /** The subject's id; the store's leads of this subject share this very string. */
     readonly subjectRef: string,
@@ -50,7 +65,7 @@ export class Timeline {
    * `last`: the caller knows the event sorts after every event here (it is appended unchecked).
    */
   insert(event: StoredEvent, last = false): void {
-    const n = this.length;
+    const n = this.#length;
     let at = n;
     if (!last && n > 0 && this.#compareAt(n - 1, event) > 0) {
       let lo = 0;
@@ -62,44 +77,79 @@ export class Timeline {
       }
       at = lo;
     }
-    if (REFS * n === this.#refs.length) this.#grow();
-    const refs = this.#refs;
-    const times = this.#times;
+    if (n === this.#capacity) this.#grow();
+    const refs = this.columns.refs.chunks[chunkOf(this.#refs)] as Ref[];
+    const times = this.columns.times.chunks[chunkOf(this.#times)] as number[];
+    const r = offsetOf(this.#refs) + REFS * at;
+    const t = offsetOf(this.#times) + 2 * at;
     // Later events move up one place (none when appending).
     if (at < n) {
-      refs.copyWithin(REFS * (at + 1), REFS * at, REFS * n);
-      times.copyWithin(2 * (at + 1), 2 * at, 2 * n);
+      refs.copyWithin(r + REFS, r, r + REFS * (n - at));
+      times.copyWithin(t + 2, t, t + 2 * (n - at));
     }
     const kept = this.#fits(event);
-    refs[REFS * at] = kept ? event.id : event;
-    refs[REFS * at + 1] = kept ? event.type : undefined;
-    refs[REFS * at + 2] = kept ? event.targetId : undefined;
-    times[2 * at] = event.occurredAt;
-    times[2 * at + 1] = event.receivedAt;
+    refs[r] = kept ? event.id : event;
+    refs[r + 1] = kept ? event.type : undefined;
+    refs[r + 2] = kept ? event.targetId : undefined;
+    times[t] = event.occurredAt;
+    times[t + 1] = event.receivedAt;
     this.#length = n + 1;
   }
 
-  /** Moves the events to arrays with room for about a quarter more (at least two more events). */
+  /** Moves the events to blocks with room for about a quarter more (at least two more events); the old blocks go back to the slabs. */
   #grow(): void {
     const n = this.#length;
     const capacity = n + Math.max(2, n >> 2);
-    const refs = newRefs(REFS * capacity);
-    const times = newTimes(2 * capacity);
-    for (let k = 0; k < REFS * n; k++) refs[k] = this.#refs[k];
-    for (let k = 0; k < 2 * n; k++) times[k] = this.#times[k] as number;
+    const { refs: refSlab, times: timeSlab } = this.columns;
+    const refs = refSlab.alloc(REFS * capacity);
+    const times = timeSlab.alloc(2 * capacity);
+    if (n > 0) {
+      const from = refSlab.chunks[chunkOf(this.#refs)] as Ref[];
+      const to = refSlab.chunks[chunkOf(refs)] as Ref[];
+      for (let k = 0, a = offsetOf(this.#refs), b = offsetOf(refs); k < REFS * n; k++) to[b + k] = from[a + k];
+      const fromTimes = timeSlab.chunks[chunkOf(this.#times)] as number[];
+      const toTimes = timeSlab.chunks[chunkOf(times)] as number[];
+      for (let k = 0, a = offsetOf(this.#times), b = offsetOf(times); k < 2 * n; k++) toTimes[b + k] = fromTimes[a + k] as number;
+    }
+    this.#free();
     this.#refs = refs;
     this.#times = times;
+    this.#capacity = capacity;
+  }
+
+  /**
+   * Gives the blocks back to the slabs, emptying the timeline (a merged anonymous timeline, or the
+   * blocks a growing one leaves). The references are cleared first, so a freed block keeps no
+   * event alive until it is reused.
+   */
+  release(): void {
+    this.#free();
+    this.#length = 0;
+  }
+
+  #free(): void {
+    if (this.#capacity === 0) return;
+    const refs = this.columns.refs.chunks[chunkOf(this.#refs)] as Ref[];
+    const o = offsetOf(this.#refs);
+    refs.fill(undefined, o, o + REFS * this.#length);
+    this.columns.refs.free(this.#refs, REFS * this.#capacity);
+    this.columns.times.free(this.#times, 2 * this.#capacity);
+    this.#refs = -1;
+    this.#times = -1;
+    this.#capacity = 0;
   }
 
   /** The events, in order (of one target only when `targetId` is given). */
   events(targetId?: string): StoredEvent[] {
     const out: StoredEvent[] = [];
-    const refs = this.#refs;
-    for (let i = 0; i < this.length; i++) {
+    if (this.#length === 0) return out;
+    const refs = this.columns.refs.chunks[chunkOf(this.#refs)] as Ref[];
+    const o = offsetOf(this.#refs);
+    for (let i = 0; i < this.#length; i++) {
       if (targetId !== undefined) {
         // Filter before rebuilding: the target is in the columns, or on the event kept as is.
-        const first = refs[REFS * i] as string | StoredEvent;
-        if ((typeof first === 'string' ? refs[REFS * i + 2] : first.targetId) !== targetId) continue;
+        const first = refs[o + REFS * i] as string | StoredEvent;
+        if ((typeof first === 'string' ? refs[o + REFS * i + 2] : first.targetId) !== targetId) continue;
       }
       out.push(this.#get(i));
     }
@@ -107,15 +157,18 @@ export class Timeline {
   }
 
   #get(i: number): StoredEvent {
-    const refs = this.#refs;
-    const first = refs[REFS * i] as string | StoredEvent;
+    const refs = this.columns.refs.chunks[chunkOf(this.#refs)] as Ref[];
+    const r = offsetOf(this.#refs) + REFS * i;
+    const first = refs[r] as string | StoredEvent;
     if (typeof first !== 'string') return first;
+    const times = this.columns.times.chunks[chunkOf(this.#times)] as number[];
+    const t = offsetOf(this.#times) + 2 * i;
     const { tenantId, subjectRef } = this;
     const id = first;
-    const type = refs[REFS * i + 1] as string;
-    const targetId = refs[REFS * i + 2] as string | undefined;
-    const occurredAt = this.#times[2 * i] as number;
-    const receivedAt = this.#times[2 * i + 1] as number;
+    const type = refs[r + 1] as string;
+    const targetId = refs[r + 2] as string | undefined;
+    const occurredAt = times[t] as number;
+    const receivedAt = times[t + 1] as number;
     // The engine's key order (see `storedEvent` in engine.ts).
     return targetId === undefined
       ? { id, tenantId, type, subjectRef, subjectId: subjectRef, occurredAt, properties: EMPTY, context: EMPTY, receivedAt }
@@ -124,9 +177,9 @@ export class Timeline {
 
   /** (occurredAt, id) of event `i` against `event`. */
   #compareAt(i: number, event: StoredEvent): number {
-    const t = this.#times[2 * i] as number;
+    const t = (this.columns.times.chunks[chunkOf(this.#times)] as number[])[offsetOf(this.#times) + 2 * i] as number;
     if (t !== event.occurredAt) return t - event.occurredAt;
-    const first = this.#refs[REFS * i] as string | StoredEvent;
+    const first = (this.columns.refs.chunks[chunkOf(this.#refs)] as Ref[])[offsetOf(this.#refs) + REFS * i] as string | StoredEvent;
     const id = typeof first === 'string' ? first : first.id;
     return id < event.id ? -1 : id > event.id ? 1 : 0;
   }
@@ -140,12 +193,6 @@ export class Timeline {
     return keysInOrder(e, e.targetId === undefined ? KEYS : KEYS_WITH_TARGET);
   }
 }
-
-const NO_REFS: Ref[] = Object.freeze([]) as unknown as Ref[];
-const NO_TIMES: number[] = Object.freeze([]) as unknown as number[];
-/** Each column's arrays come from its own `new Array`: V8 keeps the element kind per allocation site, and the times must stay unboxed doubles. */
-const newRefs = (size: number): Ref[] => new Array<Ref>(size).fill(undefined);
-const newTimes = (size: number): number[] => new Array<number>(size).fill(0);
 
 /**
  * The last object found to be a frozen empty plain object. A frozen object can never gain keys
