@@ -1,6 +1,6 @@
 /**
  * A slab: many small blocks of one array type carved out of a few large arrays, for the memory
- * store's lead records (see `lead-record.ts`).
+ * store's lead records (see `lead-record.ts`) and timelines (`timeline.ts`).
  *
  * Why: a record's numbers and strings in two arrays of their own cost two array objects and two
  * backing-store headers per lead (~96 bytes, with a few million leads the largest fixed cost after
@@ -32,6 +32,9 @@ export class Slab<T> {
   #used = 0;
   /** Freed blocks by size. */
   readonly #free = new Map<number, number[]>();
+  /** Slots in blocks handed out and not freed, and in freed blocks waiting to be handed out again. */
+  #live = 0;
+  #waiting = 0;
 
   /**
    * @param make Makes a chunk of `size` slots, filled (not holey). Each slab passes its own
@@ -40,10 +43,27 @@ export class Slab<T> {
    */
   constructor(private readonly make: (size: number) => T[]) {}
 
-  /** A block of `size` slots (> 0). Its slots hold whatever they held before: the caller writes every one. */
+  /** Slots in blocks handed out and not freed. */
+  get live(): number {
+    return this.#live;
+  }
+
+  /** Slots in freed blocks that wait for a block of their exact size (a block larger than a chunk is not kept). */
+  get waiting(): number {
+    return this.#waiting;
+  }
+
+  /**
+   * A block of `size` slots (> 0). Its slots hold whatever they held before: the caller must not
+   * read a slot before writing it (lead records write every one; a timeline reads only the events it wrote).
+   */
   alloc(size: number): number {
+    this.#live += size;
     const reuse = this.#free.get(size);
-    if (reuse !== undefined && reuse.length > 0) return reuse.pop() as number;
+    if (reuse !== undefined && reuse.length > 0) {
+      this.#waiting -= size;
+      return reuse.pop() as number;
+    }
     if (size > CHUNK) return this.#newChunk(size) * CHUNK;
     if (this.#used + size > this.#size) {
       // The rest of the chunk (smaller than this block) stays unused.
@@ -58,6 +78,7 @@ export class Slab<T> {
 
   /** Gives back a block allocated with `size` slots. */
   free(ref: number, size: number): void {
+    this.#live -= size;
     if (size > CHUNK) {
       // A chunk of its own: drop it (its index is not reused).
       this.chunks[chunkOf(ref)] = EMPTY as unknown as T[];
@@ -66,6 +87,7 @@ export class Slab<T> {
     let list = this.#free.get(size);
     if (list === undefined) this.#free.set(size, (list = []));
     list.push(ref);
+    this.#waiting += size;
   }
 
   #newChunk(size: number): number {

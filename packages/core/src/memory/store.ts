@@ -98,7 +98,8 @@ export type SyncStoreAccess = { [K in Exclude<TrackCalls, 'getLeads' | 'existing
  * - `commit` validates everything before applying anything, so a rejected batch leaves no
  *   trace. The checks run in this order and the first failure is the error: lead versions
  *   (`VERSION_CONFLICT`), then leads that cannot be stored, then events, one by one: an id or
- *   `subjectRef` that is not a string (`EVENT_INVALID`, naming `events[i].id`), an id already
+ *   `subjectRef` that is not a string or an `occurredAt` or `receivedAt` that is not a number
+ *   (`EVENT_INVALID`, naming the field, e.g. `events[i].id`), an id already
  *   stored or repeated (`DUPLICATE_EVENT`). New ids are checked by adding them to the tenant's id index, all taken out again at a failure;
  *   the commit is synchronous, so no read sees them meanwhile. The same lead may appear more
  *   than once in a batch; each write is checked against the version the previous one wrote. Writes are applied
@@ -264,6 +265,8 @@ export class MemoryStore implements Store {
     if (batch.aliases) for (const { anonymousId, subjectId } of batch.aliases) moveAlias(t, anonymousId, subjectId);
     if (batch.profiles) for (const profile of batch.profiles) t.profiles.set(profile.subjectId, profile);
     if (batch.counters) for (const { key, delta } of batch.counters) t.counters.set(key, (t.counters.get(key) ?? 0) + delta);
+    // Blocks that timelines outgrew and no timeline took again: see `TimelineColumns`.
+    if (this.#columns.wasteful) this.#columns.compact((visit) => this.#tenants.forEach((tenant) => tenant.timelines.forEachValue(visit)));
   }
 
   /** {@inheritDoc Store.existingEventIds} */
@@ -560,8 +563,11 @@ function addEventIds(eventIds: StringSet, batch: CommitBatch): void {
     for (; i < events.length; i++) {
       const event = events[i] as StoredEvent;
       // The store's tables are keyed by these strings (see `string-table.ts`): checked here, before anything is written.
-      if (typeof event.id !== 'string') notAString(i, 'id', event.id);
-      if (typeof event.subjectRef !== 'string') notAString(i, 'subjectRef', event.subjectRef);
+      if (typeof event.id !== 'string') wrongType(i, 'id', 'a string', event.id);
+      if (typeof event.subjectRef !== 'string') wrongType(i, 'subjectRef', 'a string', event.subjectRef);
+      // Kept unboxed in columns shared by every timeline (see `timeline.ts`).
+      if (typeof event.occurredAt !== 'number') wrongType(i, 'occurredAt', 'a number (epoch milliseconds)', event.occurredAt);
+      if (typeof event.receivedAt !== 'number') wrongType(i, 'receivedAt', 'a number (epoch milliseconds)', event.receivedAt);
       if (!eventIds.add(event.id)) duplicateEvent(batch, event.id);
     }
   } catch (error) {
@@ -571,8 +577,8 @@ function addEventIds(eventIds: StringSet, batch: CommitBatch): void {
   }
 }
 
-function notAString(index: number, field: 'id' | 'subjectRef', value: unknown): never {
-  throw new EventError([{ path: `events[${index}].${field}`, message: `must be a string (the engine's stored events always have one); got ${value === null ? 'null' : typeof value}. Nothing was written.` }]);
+function wrongType(index: number, field: 'id' | 'subjectRef' | 'occurredAt' | 'receivedAt', expected: string, value: unknown): never {
+  throw new EventError([{ path: `events[${index}].${field}`, message: `must be ${expected} (the engine's stored events always have one); got ${value === null ? 'null' : typeof value}. Nothing was written.` }]);
 }
 
 function duplicateEvent(batch: CommitBatch, id: string): never {

@@ -207,6 +207,15 @@ export class StringMap<V> extends Slots {
     return slot >= 0;
   }
 
+  /** Calls `fn` with every value, in no particular order. */
+  forEachValue(fn: (value: V) => void): void {
+    const { hashes } = this;
+    for (let i = 0; i < hashes.length; i++) {
+      const h = hashes[i] as number;
+      if (h !== EMPTY && h !== DELETED) fn(this.#values[i] as V);
+    }
+  }
+
   protected override resizing(capacity: number): void {
     this.#next = emptySlots(capacity);
   }

@@ -29,12 +29,47 @@ type Ref = string | StoredEvent | undefined;
  * that had lived long enough to be promoted to the old generation first (~190 bytes per tour event
  * copied by the young-generation collector and dropped later, sampled at 400k events). A block a
  * timeline outgrows goes back to its slab and is handed to the next timeline that grows to that
- * size: nothing is allocated per event once the slabs have their chunks.
+ * size (blocks up to a chunk: timelines of up to ~21,800 events).
+ *
+ * A freed block waits for a timeline of its exact size. Where new people keep arriving (the tour
+ * benchmark) one soon comes; where a fixed set of people all grow (steady traffic from known
+ * users), the blocks they outgrew would wait forever — 3.5–6× the live columns in a reviewer's
+ * test. So when the waiting slots outnumber the live ones (and pass {@link COMPACT_AFTER}), the
+ * store calls {@link TimelineColumns.compact}: every timeline is copied into fresh slabs and the
+ * old ones are dropped. That keeps the columns under about twice their live size, spare room
+ * aside, and costs one copy of every stored event each time, a pause of the commit that triggers
+ * it (~60 ms per million stored events, measured); the copy is paid for by at least as many slots
+ * freed since the last one.
  */
 export class TimelineColumns {
-  readonly refs = new Slab<Ref>((size) => new Array<Ref>(size).fill(undefined));
-  readonly times = new Slab<number>((size) => new Array<number>(size).fill(0));
+  refs = new Slab<Ref>(newRefs);
+  times = new Slab<number>(newTimes);
+
+  /** @param compactAfter Waiting slots below which the columns are never compacted (tests pass a small one). */
+  constructor(private readonly compactAfter = COMPACT_AFTER) {}
+
+  /** True when a compaction would free more than it keeps (see the class comment). */
+  get wasteful(): boolean {
+    const { refs, times, compactAfter } = this;
+    return (refs.waiting > compactAfter && refs.waiting > refs.live) || (times.waiting > compactAfter && times.waiting > times.live);
+  }
+
+  /** Moves `timelines` — every timeline that uses these columns — into fresh slabs, and drops the old ones. */
+  compact(timelines: (visit: (timeline: Timeline) => void) => void): void {
+    const refs = new Slab<Ref>(newRefs);
+    const times = new Slab<number>(newTimes);
+    timelines((timeline) => timeline.moveTo(refs, times));
+    this.refs = refs;
+    this.times = times;
+  }
 }
+
+/** Waiting slots below which the columns are never compacted by default (~4 MB of references). */
+export const COMPACT_AFTER = 1 << 19;
+
+/** Each column's chunks come from their own `new Array`: V8 keeps the element kind per allocation site, and the times must stay unboxed doubles. */
+const newRefs = (size: number): Ref[] => new Array<Ref>(size).fill(undefined);
+const newTimes = (size: number): number[] => new Array<number>(size).fill(0);
 
 /**
  * One subject's events in (occurredAt, id) order: event `i`'s references at `REFS·i` of its
@@ -65,6 +100,8 @@ export class Timeline {
    * `last`: the caller knows the event sorts after every event here (it is appended unchecked).
    */
   insert(event: StoredEvent, last = false): void {
+    // First: nothing is written if it throws (an accessor on the event).
+    const kept = this.#fits(event);
     const n = this.#length;
     let at = n;
     if (!last && n > 0 && this.#compareAt(n - 1, event) > 0) {
@@ -87,7 +124,6 @@ export class Timeline {
       refs.copyWithin(r + REFS, r, r + REFS * (n - at));
       times.copyWithin(t + 2, t, t + 2 * (n - at));
     }
-    const kept = this.#fits(event);
     refs[r] = kept ? event.id : event;
     refs[r + 1] = kept ? event.type : undefined;
     refs[r + 2] = kept ? event.targetId : undefined;
@@ -104,12 +140,8 @@ export class Timeline {
     const refs = refSlab.alloc(REFS * capacity);
     const times = timeSlab.alloc(2 * capacity);
     if (n > 0) {
-      const from = refSlab.chunks[chunkOf(this.#refs)] as Ref[];
-      const to = refSlab.chunks[chunkOf(refs)] as Ref[];
-      for (let k = 0, a = offsetOf(this.#refs), b = offsetOf(refs); k < REFS * n; k++) to[b + k] = from[a + k];
-      const fromTimes = timeSlab.chunks[chunkOf(this.#times)] as number[];
-      const toTimes = timeSlab.chunks[chunkOf(times)] as number[];
-      for (let k = 0, a = offsetOf(this.#times), b = offsetOf(times); k < 2 * n; k++) toTimes[b + k] = fromTimes[a + k] as number;
+      copySlots(refSlab, this.#refs, refSlab, refs, REFS * n);
+      copySlots(timeSlab, this.#times, timeSlab, times, 2 * n);
     }
     this.#free();
     this.#refs = refs;
@@ -117,16 +149,28 @@ export class Timeline {
     this.#capacity = capacity;
   }
 
-  /**
-   * Gives the blocks back to the slabs, emptying the timeline (a merged anonymous timeline, or the
-   * blocks a growing one leaves). The references are cleared first, so a freed block keeps no
-   * event alive until it is reused.
-   */
+  /** Empties the timeline and gives its blocks back to the slabs (a merged anonymous timeline). */
   release(): void {
     this.#free();
     this.#length = 0;
   }
 
+  /**
+   * Copies the events into blocks of the same capacity cut from `refs` and `times` (the fresh slabs
+   * of a compaction); the old blocks are left as they are, with the slabs they belong to.
+   */
+  moveTo(refs: Slab<Ref>, times: Slab<number>): void {
+    if (this.#capacity === 0) return;
+    const n = this.#length;
+    const r = refs.alloc(REFS * this.#capacity);
+    const t = times.alloc(2 * this.#capacity);
+    copySlots(this.columns.refs, this.#refs, refs, r, REFS * n);
+    copySlots(this.columns.times, this.#times, times, t, 2 * n);
+    this.#refs = r;
+    this.#times = t;
+  }
+
+  /** Gives the blocks back to the slabs (emptied of references first, so a freed block keeps no event alive until it is reused); `#length` is the caller's. */
   #free(): void {
     if (this.#capacity === 0) return;
     const refs = this.columns.refs.chunks[chunkOf(this.#refs)] as Ref[];
@@ -192,6 +236,13 @@ export class Timeline {
     if (!frozenEmpty(e.properties) || !frozenEmpty(e.context)) return false;
     return keysInOrder(e, e.targetId === undefined ? KEYS : KEYS_WITH_TARGET);
   }
+}
+
+/** Copies `count` slots from block `from` of slab `a` to block `to` of slab `b`. */
+function copySlots<T>(a: Slab<T>, from: number, b: Slab<T>, to: number, count: number): void {
+  const source = a.chunks[chunkOf(from)] as T[];
+  const target = b.chunks[chunkOf(to)] as T[];
+  for (let k = 0, i = offsetOf(from), j = offsetOf(to); k < count; k++) target[j + k] = source[i + k] as T;
 }
 
 /**

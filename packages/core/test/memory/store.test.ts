@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { MemoryStore } from '../../src/memory/index.js';
 import { LeadCodec } from '../../src/memory/lead-record.js';
+import { TimelineColumns } from '../../src/memory/timeline.js';
 import type { LeadState, StoredEvent } from '../../src/types.js';
 import { makeAudit, makeBatch, makeEvent, makeLead, storeConformance } from '../../src/testing/index.js';
 
@@ -102,6 +103,27 @@ describe('MemoryStore specifics', () => {
     expect(await store.subjectEvents('t', 's', 'x')).toStrictEqual([usual('e-0', 10, 'x'), usual('e-1', 10, 'x'), withProps]);
   });
 
+  it('compacts its timeline columns when people who all keep growing leave blocks nobody takes, and keeps every event', async () => {
+    const compact = vi.spyOn(TimelineColumns.prototype, 'compact');
+    try {
+      const store = new MemoryStore();
+      const empty = Object.freeze({});
+      const people = 2000;
+      const event = (s: number, round: number): StoredEvent => ({ id: `e-${round}-${s}`, tenantId: s % 2 === 0 ? 't' : 'u', type: 'view', subjectRef: `s${s}`, subjectId: `s${s}`, targetId: 'x', occurredAt: 1000 * round + s, properties: empty, context: empty, receivedAt: 1000 * round + s });
+      // Every person gets one event a round: their timelines all grow, and no new person takes the blocks they outgrew.
+      for (let round = 0; round < 30; round++) {
+        for (const tenant of ['t', 'u']) await store.commit(makeBatch(tenant, { events: Array.from({ length: people / 2 }, (_, k) => event(2 * k + (tenant === 't' ? 0 : 1), round)) }));
+      }
+      expect(compact).toHaveBeenCalled();
+      for (const s of [0, 1, 777, 1998, 1999]) {
+        const expected = Array.from({ length: 30 }, (_, round) => event(s, round));
+        expect(await store.subjectEvents(s % 2 === 0 ? 't' : 'u', `s${s}`)).toStrictEqual(expected);
+      }
+    } finally {
+      compact.mockRestore();
+    }
+  });
+
   it('keeps many timelines growing side by side, events arriving in any order, and anonymous timelines moved away, exactly', async () => {
     const empty = Object.freeze({});
     const subjects = ['s0', 's1', 's2', 'anon:a', 'anon:b'];
@@ -195,13 +217,19 @@ describe('MemoryStore specifics', () => {
     expect(await store.existingEventIds('t', ['e-0', 'e-1'])).toEqual(new Set(['e-0']));
   });
 
-  it('an event whose id or subjectRef is not a string is rejected by name, and nothing of its batch is written', async () => {
+  it('an event whose id or subjectRef is not a string, or whose times are not numbers, is rejected by name, and nothing of its batch is written', async () => {
     const store = new MemoryStore();
-    for (const [field, value] of [['id', 42], ['subjectRef', undefined]] as const) {
+    const cases = [
+      ['id', 42, /must be a string/],
+      ['subjectRef', undefined, /must be a string/],
+      ['occurredAt', '2025-01-01', /must be a number/],
+      ['receivedAt', null, /must be a number/],
+    ] as const;
+    for (const [field, value, message] of cases) {
       const bad = { ...makeEvent({ tenantId: 't', id: 'e-bad' }), [field]: value } as unknown as StoredEvent;
       const error = await store.commit(makeBatch('t', { events: [makeEvent({ tenantId: 't', id: 'e-1', subjectRef: 's-1', subjectId: 's-1' }), bad] })).catch((e: unknown) => e);
       expect(error).toMatchObject({ code: 'EVENT_INVALID', issues: [{ path: `events[1].${field}` }] });
-      expect((error as Error).message).toMatch(/must be a string/);
+      expect((error as Error).message).toMatch(message);
       expect(await store.existingEventIds('t', ['e-1', 'e-bad'])).toEqual(new Set());
       expect(await store.subjectEvents('t', 's-1')).toEqual([]);
     }
