@@ -135,23 +135,19 @@ export class Timeline {
   /** Moves the events to blocks with room for about a quarter more (at least two more events); the old blocks go back to the slabs. */
   #grow(): void {
     const n = this.#length;
-    const capacity = n + Math.max(2, n >> 2);
-    const { refs: refSlab, times: timeSlab } = this.columns;
-    const refs = refSlab.alloc(REFS * capacity);
-    const times = timeSlab.alloc(2 * capacity);
-    if (n > 0) {
-      copyRefs(refSlab, this.#refs, refSlab, refs, REFS * n);
-      copyTimes(timeSlab, this.#times, timeSlab, times, 2 * n);
-    }
-    this.#free();
-    this.#refs = refs;
-    this.#times = times;
-    this.#capacity = capacity;
+    const refs = this.#refs;
+    const times = this.#times;
+    const capacity = this.#capacity;
+    this.#copyTo(this.columns.refs, this.columns.times, n + Math.max(2, n >> 2));
+    if (capacity > 0) this.#free(refs, times, capacity);
   }
 
   /** Empties the timeline and gives its blocks back to the slabs (a merged anonymous timeline). */
   release(): void {
-    this.#free();
+    if (this.#capacity > 0) this.#free(this.#refs, this.#times, this.#capacity);
+    this.#refs = -1;
+    this.#times = -1;
+    this.#capacity = 0;
     this.#length = 0;
   }
 
@@ -160,27 +156,30 @@ export class Timeline {
    * of a compaction); the old blocks are left as they are, with the slabs they belong to.
    */
   moveTo(refs: Slab<Ref>, times: Slab<number>): void {
-    if (this.#capacity === 0) return;
-    const n = this.#length;
-    const r = refs.alloc(REFS * this.#capacity);
-    const t = times.alloc(2 * this.#capacity);
-    copyRefs(this.columns.refs, this.#refs, refs, r, REFS * n);
-    copyTimes(this.columns.times, this.#times, times, t, 2 * n);
-    this.#refs = r;
-    this.#times = t;
+    if (this.#capacity > 0) this.#copyTo(refs, times, this.#capacity);
   }
 
-  /** Gives the blocks back to the slabs (emptied of references first, so a freed block keeps no event alive until it is reused); `#length` is the caller's. */
-  #free(): void {
-    if (this.#capacity === 0) return;
-    const refs = this.columns.refs.chunks[chunkOf(this.#refs)] as Ref[];
-    const o = offsetOf(this.#refs);
-    refs.fill(undefined, o, o + REFS * this.#length);
-    this.columns.refs.free(this.#refs, REFS * this.#capacity);
-    this.columns.times.free(this.#times, 2 * this.#capacity);
-    this.#refs = -1;
-    this.#times = -1;
-    this.#capacity = 0;
+  /** Copies the events into new blocks for `capacity` events cut from `refs` and `times`, which become the timeline's; the old blocks are the caller's. */
+  #copyTo(refs: Slab<Ref>, times: Slab<number>, capacity: number): void {
+    const n = this.#length;
+    const r = refs.alloc(REFS * capacity);
+    const t = times.alloc(2 * capacity);
+    if (n > 0) {
+      copyRefs(this.columns.refs, this.#refs, refs, r, REFS * n);
+      copyTimes(this.columns.times, this.#times, times, t, 2 * n);
+    }
+    this.#refs = r;
+    this.#times = t;
+    this.#capacity = capacity;
+  }
+
+  /** Gives blocks of `capacity` events back to the slabs, emptied of the references of this timeline's events first, so a freed block keeps no event alive until it is reused. */
+  #free(refs: number, times: number, capacity: number): void {
+    const chunk = this.columns.refs.chunks[chunkOf(refs)] as Ref[];
+    const o = offsetOf(refs);
+    chunk.fill(undefined, o, o + REFS * this.#length);
+    this.columns.refs.free(refs, REFS * capacity);
+    this.columns.times.free(times, 2 * capacity);
   }
 
   /** The events, in order (of one target only when `targetId` is given). */
