@@ -19,7 +19,8 @@ export type ErrorCode =
   | 'DELIVERY_FAILED'
   | 'RATE_LIMITED'
   | 'RULE_INVALID'
-  | 'STORE_CLOSED';
+  | 'STORE_CLOSED'
+  | 'STORE_FULL';
 
 /** One located problem: where it is (a JSON path such as `routing.rules[2].to.owners[0]`) and what to do. */
 export interface Issue {

@@ -97,7 +97,9 @@ export type SyncStoreAccess = { [K in Exclude<TrackCalls, 'getLeads' | 'existing
  * Other behaviour, where the {@link Store} contract leaves room:
  * - `commit` validates everything before applying anything, so a rejected batch leaves no
  *   trace. The checks run in this order and the first failure is the error: lead versions
- *   (`VERSION_CONFLICT`), then leads that cannot be stored, then events, one by one: an id or
+ *   (`VERSION_CONFLICT`), then leads that cannot be stored, then room (`STORE_FULL`: a tenant's
+ *   leads, aliases or profiles, or the outbox, could pass 2²⁴ entries, the most a JavaScript
+ *   `Map` holds; a store this large belongs in a database), then events, one by one: an id or
  *   `subjectRef` that is not a string or an `occurredAt` or `receivedAt` that is not a number
  *   (`EVENT_INVALID`, naming the field, e.g. `events[i].id`), an id already
  *   stored or repeated (`DUPLICATE_EVENT`). New ids are checked by adding them to the tenant's id index, all taken out again at a failure;
@@ -211,6 +213,7 @@ export class MemoryStore implements Store {
       const { lead } = batch.leads[i] as CommitBatch['leads'][number];
       prepared[i] = this.#codec.prepare(lead, records[i], tenantId, fromEngine);
     }
+    checkRoom(batch, existing, records, this.#outbox.size);
     // Last, because it writes: the new event ids are checked by adding them (taken out again at a
     // failure), into the id index of a tenant not yet created too. Claimed ids are there already
     // (the claim made the tenant).
@@ -235,14 +238,16 @@ export class MemoryStore implements Store {
     for (let i = 0; i < batch.leads.length; i++) {
       const { lead } = batch.leads[i] as CommitBatch['leads'][number];
       // A lead new to the store and written twice in this batch: the second write updates the record the first made.
-      const record = records[i] ?? (repeats ? t.leads.get(lead.id) : undefined);
+      let record = records[i] ?? (repeats ? t.leads.get(lead.id) : undefined);
       if (record) this.#codec.write(lead, prepared[i] as Prepared, record);
       else {
         if (t.sortedLeadIds !== null) t.sortedLeadIds = null;
         // The person's leads share the subject id string their timeline keeps (each event brings its own copy).
         const subjectRef = t.timelines.get(lead.subjectRef)?.subjectRef;
-        t.leads.set(lead.id, this.#codec.write(lead, prepared[i] as Prepared, undefined, subjectRef));
+        t.leads.set(lead.id, (record = this.#codec.write(lead, prepared[i] as Prepared, undefined, subjectRef)));
       }
+      // Kept for the audit entries below (see `auditRecord`).
+      records[i] = record;
     }
     if (batch.deleteLeads) {
       for (const { id } of batch.deleteLeads) {
@@ -261,7 +266,7 @@ export class MemoryStore implements Store {
       this.#open.set(effect.id, slot);
       t.effects.push(slot);
     }
-    if (batch.audit) for (const entry of batch.audit) t.audit.push(entry, entry.leadId === undefined ? undefined : t.leads.get(entry.leadId));
+    if (batch.audit) for (const entry of batch.audit) t.audit.push(entry, entry.leadId === undefined ? undefined : auditRecord(t, batch, records, entry.leadId));
     if (batch.aliases) for (const { anonymousId, subjectId } of batch.aliases) moveAlias(t, anonymousId, subjectId);
     if (batch.profiles) for (const profile of batch.profiles) t.profiles.set(profile.subjectId, profile);
     if (batch.counters) for (const { key, delta } of batch.counters) t.counters.set(key, (t.counters.get(key) ?? 0) + delta);
@@ -612,6 +617,60 @@ function validateLeads(batch: CommitBatch, t: TenantData | undefined, records: R
     staged?.set(id, undefined);
   }
   return repeats;
+}
+
+/** Leads of a batch up to which an audit entry's lead record is found by a scan of the batch (see {@link auditRecord}). */
+const SCAN_UP_TO = 8;
+
+/**
+ * The stored record of the lead an audit entry names, whose id and subject strings the audit log
+ * keeps instead of the entry's copies. The engine's entries are about the batch's own leads: in a
+ * small batch (a single `track()`) the record is found among the records just written, not by a
+ * lookup in the tenant's table, which is a cache miss or several once the table holds millions of
+ * leads. A larger batch, or one that deletes leads, looks it up there: a per-commit index would
+ * cost a `Map` per batch (~30 bytes of garbage per event) for the same lookups.
+ */
+function auditRecord(t: TenantData, batch: CommitBatch, records: ReadonlyArray<LeadRecord | undefined>, leadId: string): LeadRecord | undefined {
+  if (batch.leads.length <= SCAN_UP_TO && !(batch.deleteLeads && batch.deleteLeads.length > 0)) {
+    for (let i = 0; i < batch.leads.length; i++) if ((batch.leads[i] as CommitBatch['leads'][number]).lead.id === leadId) return records[i];
+  }
+  return t.leads.get(leadId);
+}
+
+/**
+ * Entries the store lets any of its `Map`s hold. A V8 `Map` holds at most 2²⁴ (one more throws
+ * `RangeError: Map maximum size exceeded`, Node 20), and a deleted entry keeps its slot until the
+ * table is rebuilt: V8 rebuilds a full table at the same size when at least half its slots are
+ * deleted ones, at twice the size otherwise (`OrderedHashTable::EnsureGrowable`,
+ * `deps/v8/src/objects/ordered-hash-table.cc`), so a table of 2²⁴ − 1 live entries and one
+ * deleted throws on the next new key (checked). With at most 2²³ live entries, a full table is at
+ * least half deleted slots and is rebuilt at its size, never grown past 2²⁴.
+ */
+const MAP_LIMIT = 1 << 23;
+
+/**
+ * Refuses a commit that could take one of the store's `Map`s past {@link MAP_LIMIT} entries (a
+ * tenant's leads, aliases or profiles, or the outbox, whose open entries are a subset of it),
+ * before anything is written: the `Map` would throw halfway through applying it. Counts what the
+ * batch could add at most (every lead without a stored record, every effect, alias and profile),
+ * not what it deletes. Counters (keys from the config) and tenants are not counted.
+ */
+function checkRoom(batch: CommitBatch, t: TenantData | undefined, records: ReadonlyArray<LeadRecord | undefined>, outboxSize: number): void {
+  let newLeads = 0;
+  for (let i = 0; i < records.length; i++) if (records[i] === undefined) newLeads++;
+  const { tenantId } = batch;
+  roomFor(tenantId, 'leads', t?.leads.size ?? 0, newLeads);
+  roomFor(tenantId, 'outbox', outboxSize, batch.effects.length);
+  roomFor(tenantId, 'aliases', t?.aliases.size ?? 0, batch.aliases?.length ?? 0);
+  roomFor(tenantId, 'profiles', t?.profiles.size ?? 0, batch.profiles?.length ?? 0);
+}
+
+function roomFor(tenantId: string, table: 'leads' | 'outbox' | 'aliases' | 'profiles', size: number, adding: number): void {
+  if (size + adding <= MAP_LIMIT) return;
+  const what = table === 'outbox' ? 'the outbox' : `tenant ${tenantId}'s ${table}`;
+  throw new LeadpipeError('STORE_FULL', `[leadpipe] [memory-store] This commit could take ${what} past ${MAP_LIMIT.toLocaleString('en-US')} entries, about as many as a JavaScript Map can hold: nothing was written. Keep data this large in a store backed by a database (an implementation of the \`Store\` contract).`, {
+    details: { tenantId, table, size, adding, limit: MAP_LIMIT },
+  });
 }
 
 function conflict(tenantId: string, leadId: string, expectedVersion: number | null, actual: number | undefined): never {

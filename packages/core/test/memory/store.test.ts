@@ -1,9 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
+import { isLeadpipeError, type LeadpipeError } from '../../src/errors.js';
 import { MemoryStore } from '../../src/memory/index.js';
+import { AuditLog } from '../../src/memory/audit-log.js';
 import { LeadCodec } from '../../src/memory/lead-record.js';
 import { TimelineColumns } from '../../src/memory/timeline.js';
-import type { LeadState, StoredEvent } from '../../src/types.js';
+import type { AuditEntry, LeadState, StoredEvent } from '../../src/types.js';
 import { makeAudit, makeBatch, makeEvent, makeLead, storeConformance } from '../../src/testing/index.js';
 
 const RUNS = Number(process.env.LEADPIPE_PROPERTY_RUNS ?? 1000);
@@ -54,6 +56,65 @@ describe('MemoryStore specifics', () => {
     expect(all[3]).toBe(entries[3]);
     expect(await store.listAudit('t', { leadId: 'a' })).toStrictEqual([entries[0], entries[1], entries[3]]);
     expect(await store.listAudit('t', { action: 'lead.stage_changed', limit: 2 })).toStrictEqual([entries[0], entries[2]]);
+  });
+
+  it('rebuilds audit entries about a lead the batch writes, a stored lead, an unknown lead and a lead the batch deletes', async () => {
+    const store = new MemoryStore();
+    const stored = makeLead({ tenantId: 't', subjectRef: 's-1', targetId: 'old', version: 1 });
+    await store.commit(makeBatch('t', { leads: [{ lead: stored, expectedVersion: null }] }));
+    const fresh = makeLead({ tenantId: 't', subjectRef: 's-1', targetId: 'new', version: 1 });
+    const gone = makeLead({ tenantId: 't', subjectRef: 's-2', targetId: 'x', version: 1 });
+    await store.commit(makeBatch('t', { leads: [{ lead: gone, expectedVersion: null }] }));
+    // Equal strings, not the records' own: the store keeps the record's in their place where it has one.
+    const copy = (s: string) => [...s].join('');
+    const stage = (leadId: string, subjectRef: string, at: number) => ({
+      tenantId: 't',
+      at,
+      action: 'lead.stage_changed',
+      leadId: copy(leadId),
+      subjectRef: copy(subjectRef),
+      data: { from: 'new', to: 'engaged', cause: 'rule', eventId: `e-${at}`, occurredAt: at },
+    });
+    const entries = [stage(fresh.id, 's-1', 1), stage(stored.id, 's-1', 2), stage('nobody|x', 's-9', 3), stage(gone.id, 's-2', 4), stage(fresh.id, 'someone-else', 5)];
+    // The log is handed each entry's stored record, whose strings it keeps in place of the entry's copies.
+    const push = vi.spyOn(AuditLog.prototype, 'push');
+    await store.commit(makeBatch('t', { leads: [{ lead: fresh, expectedVersion: null }], audit: [entries[0] as AuditEntry, entries[1] as AuditEntry, entries[2] as AuditEntry] }));
+    await store.commit(makeBatch('t', { leads: [{ lead: { ...fresh, version: 2 }, expectedVersion: 1 }], deleteLeads: [{ id: gone.id, expectedVersion: 1 }], audit: [entries[3] as AuditEntry, entries[4] as AuditEntry] }));
+    const handed = push.mock.calls.map(([, record]) => record?.id);
+    push.mockRestore();
+    expect(handed).toStrictEqual([fresh.id, stored.id, undefined, undefined, fresh.id]);
+    expect(await store.listAudit('t')).toStrictEqual(entries);
+    expect(await store.getLead('t', gone.id)).toBeUndefined();
+    expect(await store.listAudit('t', { leadId: fresh.id })).toStrictEqual([entries[0], entries[4]]);
+  });
+
+  it('refuses a commit that would take a Map past 2^23 entries, before writing anything', async () => {
+    const store = new MemoryStore();
+    const first = makeLead({ tenantId: 't', subjectRef: 's-1', targetId: 'a', version: 1 });
+    await store.commit(makeBatch('t', { leads: [{ lead: first, expectedVersion: null }] }));
+    const event = makeEvent({ tenantId: 't', id: 'e-1', subjectRef: 's-1', subjectId: 's-1' });
+    const update = { ...first, version: 2 };
+    const fresh = makeLead({ tenantId: 't', subjectRef: 's-1', targetId: 'b', version: 1 });
+    // The leads table is made to look full (a real one takes 2^23 records): every Map reports that
+    // size while the spy is on (the commits below make no new record shape, whose cache counts its size).
+    const size = vi.spyOn(Map.prototype, 'size', 'get').mockReturnValue(2 ** 23);
+    let error: unknown;
+    try {
+      // Updating a stored lead adds no entry: allowed. A new lead would be the 2^23 + 1st: refused.
+      await store.commit(makeBatch('t', { leads: [{ lead: update, expectedVersion: 1 }] }));
+      await store.commit(makeBatch('t', { events: [event], leads: [{ lead: fresh, expectedVersion: null }] })).catch((e: unknown) => (error = e));
+    } finally {
+      size.mockRestore();
+    }
+    expect(isLeadpipeError(error, 'STORE_FULL')).toBe(true);
+    expect(String((error as Error).message)).toMatch(/tenant t's leads past 8,388,608 entries.*nothing was written/);
+    expect((error as LeadpipeError).details).toMatchObject({ tenantId: 't', table: 'leads', adding: 1 });
+    expect((await store.getLead('t', first.id))?.version).toBe(2);
+    expect(await store.getLead('t', fresh.id)).toBeUndefined();
+    expect(await store.subjectEvents('t', 's-1')).toStrictEqual([]);
+    // The event id was not taken either: the same batch commits once there is room.
+    await store.commit(makeBatch('t', { events: [event], leads: [{ lead: fresh, expectedVersion: null }] }));
+    expect(await store.subjectEvents('t', 's-1')).toStrictEqual([event]);
   });
 
   it('keeps long audit logs exactly across column chunks, and past the table of shared transitions', async () => {
