@@ -98,8 +98,8 @@ export type SyncStoreAccess = { [K in Exclude<TrackCalls, 'getLeads' | 'existing
  * - `commit` validates everything before applying anything, so a rejected batch leaves no
  *   trace. The checks run in this order and the first failure is the error: lead versions
  *   (`VERSION_CONFLICT`), then leads that cannot be stored, then room (`STORE_FULL`: a tenant's
- *   leads, aliases or profiles, or the outbox, could pass 2²⁴ entries, the most a JavaScript
- *   `Map` holds; a store this large belongs in a database), then events, one by one: an id or
+ *   leads, aliases or profiles, or the outbox, could pass 2²³ entries; a JavaScript `Map` holds at
+ *   most 2²⁴, fewer once entries were deleted, and a store this large belongs in a database), then events, one by one: an id or
  *   `subjectRef` that is not a string or an `occurredAt` or `receivedAt` that is not a number
  *   (`EVENT_INVALID`, naming the field, e.g. `events[i].id`), an id already
  *   stored or repeated (`DUPLICATE_EVENT`). New ids are checked by adding them to the tenant's id index, all taken out again at a failure;
@@ -628,7 +628,7 @@ const SCAN_UP_TO = 8;
  * small batch (a single `track()`) the record is found among the records just written, not by a
  * lookup in the tenant's table, which is a cache miss or several once the table holds millions of
  * leads. A larger batch, or one that deletes leads, looks it up there: a per-commit index would
- * cost a `Map` per batch (~30 bytes of garbage per event) for the same lookups.
+ * be a `Map` of garbage per batch, built with as many operations as the lookups it saves.
  */
 function auditRecord(t: TenantData, batch: CommitBatch, records: ReadonlyArray<LeadRecord | undefined>, leadId: string): LeadRecord | undefined {
   if (batch.leads.length <= SCAN_UP_TO && !(batch.deleteLeads && batch.deleteLeads.length > 0)) {
