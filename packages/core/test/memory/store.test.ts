@@ -67,7 +67,7 @@ describe('MemoryStore specifics', () => {
     await store.commit(makeBatch('t', { leads: [{ lead: gone, expectedVersion: null }] }));
     // Equal strings, not the records' own: the store keeps the record's in their place where it has one.
     const copy = (s: string) => [...s].join('');
-    const stage = (leadId: string, subjectRef: string, at: number) => ({
+    const stage = (leadId: string, subjectRef: string, at: number): AuditEntry => ({
       tenantId: 't',
       at,
       action: 'lead.stage_changed',
@@ -78,8 +78,8 @@ describe('MemoryStore specifics', () => {
     const entries = [stage(fresh.id, 's-1', 1), stage(stored.id, 's-1', 2), stage('nobody|x', 's-9', 3), stage(gone.id, 's-2', 4), stage(fresh.id, 'someone-else', 5)];
     // The log is handed each entry's stored record, whose strings it keeps in place of the entry's copies.
     const push = vi.spyOn(AuditLog.prototype, 'push');
-    await store.commit(makeBatch('t', { leads: [{ lead: fresh, expectedVersion: null }], audit: [entries[0] as AuditEntry, entries[1] as AuditEntry, entries[2] as AuditEntry] }));
-    await store.commit(makeBatch('t', { leads: [{ lead: { ...fresh, version: 2 }, expectedVersion: 1 }], deleteLeads: [{ id: gone.id, expectedVersion: 1 }], audit: [entries[3] as AuditEntry, entries[4] as AuditEntry] }));
+    await store.commit(makeBatch('t', { leads: [{ lead: fresh, expectedVersion: null }], audit: entries.slice(0, 3) }));
+    await store.commit(makeBatch('t', { leads: [{ lead: { ...fresh, version: 2 }, expectedVersion: 1 }], deleteLeads: [{ id: gone.id, expectedVersion: 1 }], audit: entries.slice(3) }));
     const handed = push.mock.calls.map(([, record]) => record?.id);
     push.mockRestore();
     expect(handed).toStrictEqual([fresh.id, stored.id, undefined, undefined, fresh.id]);
