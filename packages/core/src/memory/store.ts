@@ -10,7 +10,7 @@ import type { AuditEntry, EventInput, LeadState, OutboxEntry, OutboxStatus, Prof
 import { AuditLog } from './audit-log.js';
 import { Timeline, TimelineColumns } from './timeline.js';
 import { ENGINE_LEADS, LeadCodec, type LeadRecord, type Prepared } from './lead-record.js';
-import { StringMap, StringSet } from './string-table.js';
+import { MAX_KEYS, StringMap, StringSet } from './string-table.js';
 
 /** One tenant's data. Every lookup goes tenant first, so tenants cannot see each other. */
 interface TenantData {
@@ -63,7 +63,8 @@ export type SyncStoreAccess = { [K in Exclude<TrackCalls, 'getLeads' | 'existing
    * when none was. The ids it added belong to the batch: the batch's `commit` keeps them, and
    * {@link SyncStoreAccess.releaseEventIds} takes them out again if the batch does not commit.
    * Nothing but code the batch itself calls (a custom operator, a listener of `event.duplicate`)
-   * can read the store in between.
+   * can read the store in between. Throws `STORE_FULL`, adding nothing, when the inputs could take
+   * the index past its limit.
    *
    * Why: checking an id before the fold and adding it at the commit were two hash operations per
    * event on the largest table the store keeps (a cache miss each once it is large: together ~9%
@@ -98,8 +99,9 @@ export type SyncStoreAccess = { [K in Exclude<TrackCalls, 'getLeads' | 'existing
  * - `commit` validates everything before applying anything, so a rejected batch leaves no
  *   trace. The checks run in this order and the first failure is the error: lead versions
  *   (`VERSION_CONFLICT`), then leads that cannot be stored, then room (`STORE_FULL`: a tenant's
- *   leads, aliases or profiles, or the outbox, could pass 2²³ entries; a JavaScript `Map` holds at
- *   most 2²⁴, fewer once entries were deleted, and a store this large belongs in a database), then events, one by one: an id or
+ *   leads, aliases or profiles, or the outbox, could pass 2²³ entries, or its event ids or
+ *   timelines 3·2²³; a JavaScript `Map` holds at most 2²⁴, fewer once entries were deleted, a
+ *   plain array's elements cannot reach 2²⁷, and a store this large belongs in a database), then events, one by one: an id or
  *   `subjectRef` that is not a string or an `occurredAt` or `receivedAt` that is not a number
  *   (`EVENT_INVALID`, naming the field, e.g. `events[i].id`), an id already
  *   stored or repeated (`DUPLICATE_EVENT`). New ids are checked by adding them to the tenant's id index, all taken out again at a failure;
@@ -213,7 +215,7 @@ export class MemoryStore implements Store {
       const { lead } = batch.leads[i] as CommitBatch['leads'][number];
       prepared[i] = this.#codec.prepare(lead, records[i], tenantId, fromEngine);
     }
-    checkRoom(batch, existing, records, this.#outbox.size);
+    checkRoom(batch, existing, records, this.#outbox.size, claimed);
     // Last, because it writes: the new event ids are checked by adding them (taken out again at a
     // failure), into the id index of a tenant not yet created too. Claimed ids are there already
     // (the claim made the tenant).
@@ -296,6 +298,8 @@ export class MemoryStore implements Store {
     if (this.#claim) throw new Error('[leadpipe] [memory-store] internal: event ids claimed while another claim was open.');
     // An empty tenant made here and left empty (the batch failed) reads exactly as no tenant.
     const eventIds = (this.#tenants.get(tenantId) ?? this.#createTenant(tenantId, new StringSet())).eventIds;
+    // Before any id is added: this claim is the commit's only addition to the id index.
+    roomFor(tenantId, 'events', eventIds.size, inputs.length);
     let duplicates: boolean[] | undefined;
     for (let i = 0; i < inputs.length; i++) if (!eventIds.add((inputs[i] as EventInput).id)) (duplicates ??= new Array<boolean>(inputs.length).fill(false))[i] = true;
     this.#claim = { tenantId, inputs, duplicates };
@@ -648,28 +652,45 @@ function auditRecord(t: TenantData, batch: CommitBatch, records: ReadonlyArray<L
  */
 const MAP_LIMIT = 1 << 23;
 
+/** The store's tables that can fill up, and how many entries each holds (see {@link checkRoom}). */
+const LIMITS = {
+  leads: MAP_LIMIT,
+  outbox: MAP_LIMIT,
+  aliases: MAP_LIMIT,
+  profiles: MAP_LIMIT,
+  // The string-keyed tables (`string-table.ts`): a tenant's event ids, and its timelines by person.
+  events: MAX_KEYS,
+  timelines: MAX_KEYS,
+} as const;
+
 /**
- * Refuses a commit that could take one of the store's `Map`s past {@link MAP_LIMIT} entries (a
- * tenant's leads, aliases or profiles, or the outbox, whose open entries are a subset of it),
- * before anything is written: the `Map` would throw halfway through applying it. Counts what the
- * batch could add at most (every lead without a stored record, every effect, alias and profile),
- * not what it deletes. Counters (keys from the config) and tenants are not counted.
+ * Refuses a commit that could take one of the store's tables past its limit (see {@link LIMITS}),
+ * before anything is written: the table would throw halfway through applying it, or, for the
+ * string-keyed tables, the process would end. Counts what the batch could add at most (every
+ * lead without a stored record, every effect, alias and profile, every event id not claimed
+ * already, a timeline for every event and alias), not what it deletes. Counters (keys from the
+ * config) and tenants are not counted.
  */
-function checkRoom(batch: CommitBatch, t: TenantData | undefined, records: ReadonlyArray<LeadRecord | undefined>, outboxSize: number): void {
+function checkRoom(batch: CommitBatch, t: TenantData | undefined, records: ReadonlyArray<LeadRecord | undefined>, outboxSize: number, claimed: boolean): void {
   let newLeads = 0;
   for (let i = 0; i < records.length; i++) if (records[i] === undefined) newLeads++;
   const { tenantId } = batch;
+  const aliases = batch.aliases?.length ?? 0;
   roomFor(tenantId, 'leads', t?.leads.size ?? 0, newLeads);
   roomFor(tenantId, 'outbox', outboxSize, batch.effects.length);
-  roomFor(tenantId, 'aliases', t?.aliases.size ?? 0, batch.aliases?.length ?? 0);
+  roomFor(tenantId, 'aliases', t?.aliases.size ?? 0, aliases);
   roomFor(tenantId, 'profiles', t?.profiles.size ?? 0, batch.profiles?.length ?? 0);
+  // Claimed ids are in the index already (the claim checked for room).
+  roomFor(tenantId, 'events', t?.eventIds.size ?? 0, claimed ? 0 : batch.events.length);
+  roomFor(tenantId, 'timelines', t?.timelines.size ?? 0, batch.events.length + aliases);
 }
 
-function roomFor(tenantId: string, table: 'leads' | 'outbox' | 'aliases' | 'profiles', size: number, adding: number): void {
-  if (size + adding <= MAP_LIMIT) return;
-  const what = table === 'outbox' ? 'the outbox' : `tenant ${tenantId}'s ${table}`;
-  throw new LeadpipeError('STORE_FULL', `[leadpipe] [memory-store] This commit could take ${what} past ${MAP_LIMIT.toLocaleString('en-US')} entries, about as many as a JavaScript Map can hold: nothing was written. Keep data this large in a store backed by a database (an implementation of the \`Store\` contract).`, {
-    details: { tenantId, table, size, adding, limit: MAP_LIMIT },
+function roomFor(tenantId: string, table: keyof typeof LIMITS, size: number, adding: number): void {
+  const limit = LIMITS[table];
+  if (size + adding <= limit) return;
+  const what = table === 'outbox' ? 'the outbox' : table === 'events' ? `tenant ${tenantId}'s event ids` : `tenant ${tenantId}'s ${table}`;
+  throw new LeadpipeError('STORE_FULL', `[leadpipe] [memory-store] This commit could take ${what} past ${limit.toLocaleString('en-US')} entries, the most this in-memory table holds: nothing was written. Keep data this large in a store backed by a database (an implementation of the \`Store\` contract).`, {
+    details: { tenantId, table, size, adding, limit },
   });
 }
 

@@ -23,6 +23,12 @@
  * line). A probe never runs past the table's capacity: a table with no empty slot left would be
  * a bug, reported as an error rather than a loop that never ends.
  *
+ * Size: a table holds at most {@link MAX_KEYS} keys (~25M), in at most 2²⁶ slots. Its callers check
+ * for room before they add (the memory store refuses such a commit with `STORE_FULL`); a resize
+ * past 2²⁶ slots is refused with an error as a last guard, because V8 cannot make the slot array:
+ * growing a plain array towards 2²⁷ elements ends the process ("Fatal JavaScript invalid size
+ * error", Node 20, checked), which no `catch` can handle.
+ *
  * Memory: a `StringSet` slot is 12 bytes (hash and key reference), ~21 bytes per key at the
  * average load; a `StringMap` slot adds its value's reference (20 bytes). The hashes live in
  * typed arrays, whose contents V8 keeps outside its heap (but for the smallest):
@@ -36,6 +42,13 @@ const EMPTY = 0;
 /** A slot whose key was deleted: a probe goes past it. Live slots hold odd values, so they never equal it. */
 const DELETED = 2;
 const FIRST_CAPACITY = 16;
+/** The most slots a table has: its key and value arrays stay plain arrays of at most 2²⁶ elements (see the module comment). */
+const MAX_CAPACITY = 1 << 26;
+/**
+ * The most keys a table holds: a resize makes a table at most 3/8 full, so with at most this many
+ * keys it never needs more than {@link MAX_CAPACITY} slots, however many tombstones it has.
+ */
+export const MAX_KEYS = (3 * MAX_CAPACITY) / 8;
 
 /** Unpredictable per process (`Math.random`'s state can be recovered from a few of its outputs). */
 const SEED = (globalThis.crypto.getRandomValues(new Int32Array(1))[0] as number) | 0;
@@ -140,6 +153,8 @@ class Slots {
     const oldKeys = this.slotKeys;
     let capacity = FIRST_CAPACITY;
     while (8 * this.#size > 3 * capacity) capacity *= 2;
+    // Before anything changes: the key being added is not added, and the table stays as it was.
+    if (capacity > MAX_CAPACITY) tooMany(this.#size);
     this.resizing(capacity);
     this.hashes = new Int32Array(capacity);
     this.slotKeys = emptySlots(capacity);
@@ -247,6 +262,10 @@ function emptySlots<T>(size: number): Array<T | undefined> {
   const slots: Array<T | undefined> = [];
   for (let i = 0; i < size; i++) slots.push(undefined);
   return slots;
+}
+
+function tooMany(size: number): never {
+  throw new Error(`[leadpipe] [memory-store] internal: a hash table of ${size} keys cannot grow past ${MAX_CAPACITY} slots; the caller should have checked for room (MAX_KEYS)`);
 }
 
 function full(): never {

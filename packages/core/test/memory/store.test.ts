@@ -4,9 +4,10 @@ import { isLeadpipeError, type LeadpipeError } from '../../src/errors.js';
 import { MemoryStore } from '../../src/memory/index.js';
 import { AuditLog } from '../../src/memory/audit-log.js';
 import { LeadCodec } from '../../src/memory/lead-record.js';
+import { MAX_KEYS, StringMap, StringSet } from '../../src/memory/string-table.js';
 import { TimelineColumns } from '../../src/memory/timeline.js';
 import type { AuditEntry, LeadState, StoredEvent } from '../../src/types.js';
-import { makeAudit, makeBatch, makeEvent, makeLead, storeConformance } from '../../src/testing/index.js';
+import { makeAudit, makeBatch, makeEffect, makeEvent, makeLead, makeProfile, storeConformance } from '../../src/testing/index.js';
 
 const RUNS = Number(process.env.LEADPIPE_PROPERTY_RUNS ?? 1000);
 
@@ -115,6 +116,53 @@ describe('MemoryStore specifics', () => {
     // The event id was not taken either: the same batch commits once there is room.
     await store.commit(makeBatch('t', { events: [event], leads: [{ lead: fresh, expectedVersion: null }] }));
     expect(await store.subjectEvents('t', 's-1')).toStrictEqual([event]);
+  });
+
+  it.each([
+    ['outbox', (event: StoredEvent) => makeBatch('t', { events: [event], effects: [makeEffect({ tenantId: 't', id: 'dlv-1' })] })],
+    ['aliases', (event: StoredEvent) => makeBatch('t', { events: [event], aliases: [{ anonymousId: 'd-1', subjectId: 's-1' }] })],
+    ['profiles', (event: StoredEvent) => makeBatch('t', { events: [event], profiles: [makeProfile({ tenantId: 't', subjectId: 's-1' })] })],
+  ] as const)('refuses a commit that could take the %s past 2^23 entries, before writing anything', async (table, batchOf) => {
+    const store = new MemoryStore();
+    await store.commit(makeBatch('t', { events: [makeEvent({ tenantId: 't', id: 'e-0', subjectRef: 's-0', subjectId: 's-0' })] }));
+    const event = makeEvent({ tenantId: 't', id: 'e-1', subjectRef: 's-1', subjectId: 's-1' });
+    // Every Map reports the limit while the spy is on (see the test above); the batch adds one entry to `table`.
+    const size = vi.spyOn(Map.prototype, 'size', 'get').mockReturnValue(2 ** 23);
+    const error = await store
+      .commit(batchOf(event))
+      .then(() => undefined, (e: unknown) => e)
+      .finally(() => size.mockRestore());
+    expect(isLeadpipeError(error, 'STORE_FULL')).toBe(true);
+    expect((error as LeadpipeError).details).toMatchObject({ tenantId: 't', table, size: 2 ** 23, adding: 1, limit: 2 ** 23 });
+    expect(await store.subjectEvents('t', 's-1')).toStrictEqual([]);
+    await store.commit(batchOf(event));
+    expect(await store.subjectEvents('t', 's-1')).toStrictEqual([event]);
+  });
+
+  it.each(['events', 'timelines'] as const)('refuses a commit that could take a tenant\'s %s past the string tables\' limit, before writing anything', async (table) => {
+    const store = new MemoryStore();
+    await store.commit(makeBatch('t', { events: [makeEvent({ tenantId: 't', id: 'e-0', subjectRef: 's-0', subjectId: 's-0' })] }));
+    const events = [makeEvent({ tenantId: 't', id: 'e-1', subjectRef: 's-1', subjectId: 's-1' }), makeEvent({ tenantId: 't', id: 'e-2', subjectRef: 's-1', subjectId: 's-1' })];
+    // The tables of one kind report the limit (a real one takes ~25M keys): the event id index (a
+    // StringSet) or the timelines by person (a StringMap). The other answers truly.
+    const slots = Object.getPrototypeOf(StringSet.prototype) as object;
+    const real = Object.getOwnPropertyDescriptor(slots, 'size')?.get as () => number;
+    const full = table === 'events' ? StringSet : StringMap;
+    const size = vi.spyOn(slots as { size: number }, 'size', 'get').mockImplementation(function (this: object) {
+      return this instanceof full ? MAX_KEYS - 1 : real.call(this);
+    });
+    const error = await store
+      .commit(makeBatch('t', { events }))
+      .then(() => undefined, (e: unknown) => e)
+      .finally(() => size.mockRestore());
+    expect(isLeadpipeError(error, 'STORE_FULL')).toBe(true);
+    expect((error as LeadpipeError).details).toMatchObject({ tenantId: 't', table, size: MAX_KEYS - 1, adding: 2, limit: MAX_KEYS });
+    expect(String((error as Error).message)).toMatch(table === 'events' ? /tenant t's event ids past 25,165,824 entries.*nothing was written/ : /tenant t's timelines past 25,165,824 entries/);
+    expect(await store.subjectEvents('t', 's-1')).toStrictEqual([]);
+    // Nothing was taken: the ids are free, and the batch commits once there is room.
+    expect(await store.existingEventIds('t', ['e-0', 'e-1', 'e-2'])).toStrictEqual(new Set(['e-0']));
+    await store.commit(makeBatch('t', { events }));
+    expect(await store.subjectEvents('t', 's-1')).toStrictEqual(events);
   });
 
   it('keeps long audit logs exactly across column chunks, and past the table of shared transitions', async () => {
