@@ -106,13 +106,13 @@ export class MemoryQueue<T> implements Queue<T> {
     this.#pump();
   }
 
-  /** {@inheritDoc Queue.drain} Jobs enqueued before `process` is called keep `drain` waiting. */
+  /** Resolves when no job is waiting or running ({@link Queue.drain}); jobs enqueued before `process` is called keep it waiting. */
   drain(): Promise<void> {
     if (this.#idle()) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
-  /** {@inheritDoc Queue.close} Waiting jobs and pending retries are dropped. Closing twice is harmless. */
+  /** Stops taking jobs, waits for running ones ({@link Queue.close}); waiting jobs and pending retries are dropped. Closing twice is harmless. */
   async close(): Promise<void> {
     this.#closed = true;
     for (const timer of this.#retryTimers) clearTimeout(timer);

@@ -404,7 +404,7 @@ export class MemoryStore implements Store {
     return this.#tenants.get(tenantId)?.profiles.get(subjectId);
   }
 
-  /** {@inheritDoc Store.getCounters} Keys never incremented are returned as `0`. */
+  /** Current values of counters ({@link Store.getCounters}); keys never incremented are returned as `0`. */
   async getCounters(tenantId: string, keys: readonly string[]): Promise<Map<string, number>> {
     return this.#getCounters(tenantId, keys);
   }
@@ -441,7 +441,7 @@ export class MemoryStore implements Store {
     return claimed;
   }
 
-  /** {@inheritDoc Store.completeEffect} Completing an unknown id rejects with `NOT_FOUND`. */
+  /** Marks a claimed entry done ({@link Store.completeEffect}); idempotent. Completing an unknown id rejects with `NOT_FOUND`. */
   async completeEffect(effectId: string): Promise<void> {
     this.#assertOpen();
     const slot = this.#slot(effectId);
@@ -455,8 +455,8 @@ export class MemoryStore implements Store {
   }
 
   /**
-   * {@inheritDoc Store.failEffect}
-   * A `done` or `dead` entry is left as it is (a late report from a worker whose lease expired
+   * Records a failed attempt ({@link Store.failEffect}): retry at `retryAt`, or mark the entry dead
+   * when `retryAt` is null. A `done` or `dead` entry is left as it is (a late report from a worker whose lease expired
    * cannot undo another worker's success). An unknown id rejects with `NOT_FOUND`.
    */
   async failEffect(effectId: string, error: string, retryAt: number | null): Promise<void> {
@@ -472,7 +472,7 @@ export class MemoryStore implements Store {
     }
   }
 
-  /** {@inheritDoc Store.listEffects} Sorted by (effect `createdAt`, effect id). */
+  /** A tenant's outbox entries ({@link Store.listEffects}), sorted by (effect `createdAt`, effect id). */
   async listEffects(tenantId: string, filter: { status?: OutboxStatus; leadId?: string } = {}): Promise<OutboxEntry[]> {
     this.#assertOpen();
     const effects = this.#tenants.get(tenantId)?.effects;
@@ -486,7 +486,7 @@ export class MemoryStore implements Store {
     return slots.sort(compareSlots).map((s) => s.entry);
   }
 
-  /** {@inheritDoc Store.listAudit} In the order appended; `limit` keeps the first matching entries. */
+  /** Audit log entries ({@link Store.listAudit}), in the order appended; `limit` keeps the first matching entries. */
   async listAudit(tenantId: string, filter: { leadId?: string; action?: string; limit?: number } = {}): Promise<AuditEntry[]> {
     this.#assertOpen();
     const audit = this.#tenants.get(tenantId)?.audit;
