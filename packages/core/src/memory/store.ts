@@ -297,9 +297,9 @@ export class MemoryStore implements Store {
     // An internal invariant (syncAccess offers nothing while a claim is open), not a user error.
     if (this.#claim) throw new Error('[leadpipe] [memory-store] internal: event ids claimed while another claim was open.');
     // An empty tenant made here and left empty (the batch failed) reads exactly as no tenant.
+    // Before anything is added or made: this claim is the batch's only addition to the id index.
+    roomFor(tenantId, 'events', this.#tenants.get(tenantId)?.eventIds.size ?? 0, inputs.length);
     const eventIds = (this.#tenants.get(tenantId) ?? this.#createTenant(tenantId, new StringSet())).eventIds;
-    // Before any id is added: this claim is the commit's only addition to the id index.
-    roomFor(tenantId, 'events', eventIds.size, inputs.length);
     let duplicates: boolean[] | undefined;
     for (let i = 0; i < inputs.length; i++) if (!eventIds.add((inputs[i] as EventInput).id)) (duplicates ??= new Array<boolean>(inputs.length).fill(false))[i] = true;
     this.#claim = { tenantId, inputs, duplicates };
@@ -652,15 +652,15 @@ function auditRecord(t: TenantData, batch: CommitBatch, records: ReadonlyArray<L
  */
 const MAP_LIMIT = 1 << 23;
 
-/** The store's tables that can fill up, and how many entries each holds (see {@link checkRoom}). */
+/** The store's tables that can fill up: how many entries the store keeps in each, and what an error calls it (see {@link checkRoom}). */
 const LIMITS = {
-  leads: MAP_LIMIT,
-  outbox: MAP_LIMIT,
-  aliases: MAP_LIMIT,
-  profiles: MAP_LIMIT,
-  // The string-keyed tables (`string-table.ts`): a tenant's event ids, and its timelines by person.
-  events: MAX_KEYS,
-  timelines: MAX_KEYS,
+  leads: { limit: MAP_LIMIT, name: 'leads' },
+  outbox: { limit: MAP_LIMIT, name: 'outbox' },
+  aliases: { limit: MAP_LIMIT, name: 'aliases' },
+  profiles: { limit: MAP_LIMIT, name: 'profiles' },
+  // The string-keyed tables (`string-table.ts`, which says why their limit is MAX_KEYS).
+  events: { limit: MAX_KEYS, name: 'event ids' },
+  timelines: { limit: MAX_KEYS, name: 'timelines (people with stored events)' },
 } as const;
 
 /**
@@ -668,28 +668,28 @@ const LIMITS = {
  * before anything is written: the table would throw halfway through applying it, or, for the
  * string-keyed tables, the process would end. Counts what the batch could add at most (every
  * lead without a stored record, every effect, alias and profile, every event id not claimed
- * already, a timeline for every event and alias), not what it deletes. Counters (keys from the
- * config) and tenants are not counted.
+ * already, a timeline for every event), not what it deletes. An alias adds no timeline: it moves
+ * the anonymous timeline, deleted before the person's is made (see `moveAlias`). Counters (keys
+ * from the config) and tenants are not counted.
  */
 function checkRoom(batch: CommitBatch, t: TenantData | undefined, records: ReadonlyArray<LeadRecord | undefined>, outboxSize: number, claimed: boolean): void {
   let newLeads = 0;
   for (let i = 0; i < records.length; i++) if (records[i] === undefined) newLeads++;
   const { tenantId } = batch;
-  const aliases = batch.aliases?.length ?? 0;
   roomFor(tenantId, 'leads', t?.leads.size ?? 0, newLeads);
   roomFor(tenantId, 'outbox', outboxSize, batch.effects.length);
-  roomFor(tenantId, 'aliases', t?.aliases.size ?? 0, aliases);
+  roomFor(tenantId, 'aliases', t?.aliases.size ?? 0, batch.aliases?.length ?? 0);
   roomFor(tenantId, 'profiles', t?.profiles.size ?? 0, batch.profiles?.length ?? 0);
   // Claimed ids are in the index already (the claim checked for room).
   roomFor(tenantId, 'events', t?.eventIds.size ?? 0, claimed ? 0 : batch.events.length);
-  roomFor(tenantId, 'timelines', t?.timelines.size ?? 0, batch.events.length + aliases);
+  roomFor(tenantId, 'timelines', t?.timelines.size ?? 0, batch.events.length);
 }
 
 function roomFor(tenantId: string, table: keyof typeof LIMITS, size: number, adding: number): void {
-  const limit = LIMITS[table];
+  const { limit, name } = LIMITS[table];
   if (size + adding <= limit) return;
-  const what = table === 'outbox' ? 'the outbox' : table === 'events' ? `tenant ${tenantId}'s event ids` : `tenant ${tenantId}'s ${table}`;
-  throw new LeadpipeError('STORE_FULL', `[leadpipe] [memory-store] This commit could take ${what} past ${limit.toLocaleString('en-US')} entries, the most this in-memory table holds: nothing was written. Keep data this large in a store backed by a database (an implementation of the \`Store\` contract).`, {
+  const what = table === 'outbox' ? 'the outbox' : `tenant ${tenantId}'s ${name}`;
+  throw new LeadpipeError('STORE_FULL', `[leadpipe] [memory-store] This batch could take ${what} past ${limit.toLocaleString('en-US')} entries, the most the memory store keeps there: nothing was written. Keep data this large in a store backed by a database (an implementation of the \`Store\` contract).`, {
     details: { tenantId, table, size, adding, limit },
   });
 }

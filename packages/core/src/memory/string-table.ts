@@ -23,11 +23,13 @@
  * line). A probe never runs past the table's capacity: a table with no empty slot left would be
  * a bug, reported as an error rather than a loop that never ends.
  *
- * Size: a table holds at most {@link MAX_KEYS} keys (~25M), in at most 2²⁶ slots. Its callers check
- * for room before they add (the memory store refuses such a commit with `STORE_FULL`); a resize
+ * Size: callers keep a table at or below {@link MAX_KEYS} keys (~25M), so that it never needs more
+ * than 2²⁶ slots (the memory store refuses a batch that could pass it with `STORE_FULL`). A resize
  * past 2²⁶ slots is refused with an error as a last guard, because V8 cannot make the slot array:
  * growing a plain array towards 2²⁷ elements ends the process ("Fatal JavaScript invalid size
- * error", Node 20, checked), which no `catch` can handle.
+ * error" at ~113M elements, Node 20, checked), which no `catch` can handle. Without the limit a
+ * table would have needed 2²⁷ slots at its 50,331,649th key, or sooner, at any resize with more
+ * than MAX_KEYS live keys once deletions left tombstones.
  *
  * Memory: a `StringSet` slot is 12 bytes (hash and key reference), ~21 bytes per key at the
  * average load; a `StringMap` slot adds its value's reference (20 bytes). The hashes live in

@@ -5,9 +5,10 @@
  * duplicates, several tenants, invalid batches and a closed store.
  */
 import fc from 'fast-check';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createEngine, isLeadpipeError, ManualClock, MemoryStore, type ConfigInput, type EventInput, type LeadState } from '../../src/index.js';
-import { MAX_KEYS, StringSet } from '../../src/memory/string-table.js';
+import { MAX_KEYS } from '../../src/memory/string-table.js';
+import { errorWhile, reportSize } from '../memory/full-tables.js';
 
 const RUNS = Math.max(20, Math.round(Number(process.env.LEADPIPE_PROPERTY_RUNS ?? 1000) / 5));
 const T0 = Date.parse('2026-06-01T10:00:00Z');
@@ -220,25 +221,24 @@ describe('event ids claimed by a synchronous batch', () => {
   const probedEngine = (store: MemoryStore, probe: () => boolean) => createEngine({ config: probed, store, operators: { probe } });
 
   for (const path of ['synchronous', 'asynchronous'] as const) {
-    it(`a full event id index refuses a track call on the ${path} path with STORE_FULL, taking no id`, async () => {
-      const store = path === 'synchronous' ? new MemoryStore() : new AsyncOnlyStore();
-      const engine = createEngine({ config, store });
-      await engine.track(ev('a'));
-      // The id index (a StringSet; a real full one takes ~25M ids) reports one key short of its
-      // limit: the synchronous path's claim, or the commit on the other path, refuses two more.
-      const size = vi.spyOn(StringSet.prototype, 'size', 'get').mockReturnValue(MAX_KEYS - 1);
-      const error = await engine
-        .trackMany([ev('b', 1), ev('c', 2)])
-        .then(() => undefined, (e: unknown) => e)
-        .finally(() => size.mockRestore());
-      expect(isLeadpipeError(error, 'STORE_FULL')).toBe(true);
-      expect(error).toMatchObject({ details: { tenantId: 'default', table: 'events', adding: 2 } });
-      expect(await store.existingEventIds('default', ['a', 'b', 'c'])).toEqual(new Set(['a']));
-      expect((await store.getLead('default', 'u1|t1'))?.counts).toEqual({ view: 1 });
-      if (path === 'synchronous') expect(store.syncAccess()).toBeDefined();
-      expect((await engine.trackMany([ev('b', 1), ev('c', 2)])).map((r) => r.status)).toEqual(['processed', 'processed']);
-      expect((await store.getLead('default', 'u1|t1'))?.counts).toEqual({ view: 3 });
-    });
+    for (const table of ['events', 'timelines'] as const) {
+      it(`a full ${table} table refuses a track call on the ${path} path with STORE_FULL, taking no id`, async () => {
+        const store = path === 'synchronous' ? new MemoryStore() : new AsyncOnlyStore();
+        const engine = createEngine({ config, store });
+        await engine.track(ev('a'));
+        // The id index (a StringSet) or the timelines (a StringMap) report one key short of their limit
+        // (a real full one takes ~25M keys). Two more ids are refused by the synchronous path's claim
+        // or by the commit; the timelines by the commit, the claim then given back.
+        const error = await errorWhile(reportSize(table === 'events' ? 'StringSet' : 'StringMap', MAX_KEYS - 1), () => engine.trackMany([ev('b', 1), ev('c', 2)]));
+        expect(isLeadpipeError(error, 'STORE_FULL')).toBe(true);
+        expect(error).toMatchObject({ details: { tenantId: 'default', table, adding: 2 } });
+        expect(await store.existingEventIds('default', ['a', 'b', 'c'])).toEqual(new Set(['a']));
+        expect((await store.getLead('default', 'u1|t1'))?.counts).toEqual({ view: 1 });
+        if (path === 'synchronous') expect(store.syncAccess()).toBeDefined();
+        expect((await engine.trackMany([ev('b', 1), ev('c', 2)])).map((r) => r.status)).toEqual(['processed', 'processed']);
+        expect((await store.getLead('default', 'u1|t1'))?.counts).toEqual({ view: 3 });
+      });
+    }
   }
 
   it('a batch that fails in the middle gives its ids back: nothing is stored, and the same events go through afterwards', async () => {

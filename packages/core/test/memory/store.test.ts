@@ -4,7 +4,8 @@ import { isLeadpipeError, type LeadpipeError } from '../../src/errors.js';
 import { MemoryStore } from '../../src/memory/index.js';
 import { AuditLog } from '../../src/memory/audit-log.js';
 import { LeadCodec } from '../../src/memory/lead-record.js';
-import { MAX_KEYS, StringMap, StringSet } from '../../src/memory/string-table.js';
+import { MAX_KEYS } from '../../src/memory/string-table.js';
+import { errorWhile, reportSize } from './full-tables.js';
 import { TimelineColumns } from '../../src/memory/timeline.js';
 import type { AuditEntry, LeadState, StoredEvent } from '../../src/types.js';
 import { makeAudit, makeBatch, makeEffect, makeEvent, makeLead, makeProfile, storeConformance } from '../../src/testing/index.js';
@@ -98,15 +99,11 @@ describe('MemoryStore specifics', () => {
     const fresh = makeLead({ tenantId: 't', subjectRef: 's-1', targetId: 'b', version: 1 });
     // The leads table is made to look full (a real one takes 2^23 records): every Map reports that
     // size while the spy is on (the commits below make no new record shape, whose cache counts its size).
-    const size = vi.spyOn(Map.prototype, 'size', 'get').mockReturnValue(2 ** 23);
-    let error: unknown;
-    try {
+    const error = await errorWhile(reportSize('Map', 2 ** 23), async () => {
       // Updating a stored lead adds no entry: allowed. A new lead would be the 2^23 + 1st: refused.
       await store.commit(makeBatch('t', { leads: [{ lead: update, expectedVersion: 1 }] }));
-      await store.commit(makeBatch('t', { events: [event], leads: [{ lead: fresh, expectedVersion: null }] })).catch((e: unknown) => (error = e));
-    } finally {
-      size.mockRestore();
-    }
+      await store.commit(makeBatch('t', { events: [event], leads: [{ lead: fresh, expectedVersion: null }] }));
+    });
     expect(isLeadpipeError(error, 'STORE_FULL')).toBe(true);
     expect(String((error as Error).message)).toMatch(/tenant t's leads past 8,388,608 entries.*nothing was written/);
     expect((error as LeadpipeError).details).toMatchObject({ tenantId: 't', table: 'leads', adding: 1 });
@@ -127,11 +124,7 @@ describe('MemoryStore specifics', () => {
     await store.commit(makeBatch('t', { events: [makeEvent({ tenantId: 't', id: 'e-0', subjectRef: 's-0', subjectId: 's-0' })] }));
     const event = makeEvent({ tenantId: 't', id: 'e-1', subjectRef: 's-1', subjectId: 's-1' });
     // Every Map reports the limit while the spy is on (see the test above); the batch adds one entry to `table`.
-    const size = vi.spyOn(Map.prototype, 'size', 'get').mockReturnValue(2 ** 23);
-    const error = await store
-      .commit(batchOf(event))
-      .then(() => undefined, (e: unknown) => e)
-      .finally(() => size.mockRestore());
+    const error = await errorWhile(reportSize('Map', 2 ** 23), () => store.commit(batchOf(event)));
     expect(isLeadpipeError(error, 'STORE_FULL')).toBe(true);
     expect((error as LeadpipeError).details).toMatchObject({ tenantId: 't', table, size: 2 ** 23, adding: 1, limit: 2 ** 23 });
     expect(await store.subjectEvents('t', 's-1')).toStrictEqual([]);
@@ -143,21 +136,12 @@ describe('MemoryStore specifics', () => {
     const store = new MemoryStore();
     await store.commit(makeBatch('t', { events: [makeEvent({ tenantId: 't', id: 'e-0', subjectRef: 's-0', subjectId: 's-0' })] }));
     const events = [makeEvent({ tenantId: 't', id: 'e-1', subjectRef: 's-1', subjectId: 's-1' }), makeEvent({ tenantId: 't', id: 'e-2', subjectRef: 's-1', subjectId: 's-1' })];
-    // The tables of one kind report the limit (a real one takes ~25M keys): the event id index (a
-    // StringSet) or the timelines by person (a StringMap). The other answers truly.
-    const slots = Object.getPrototypeOf(StringSet.prototype) as object;
-    const real = Object.getOwnPropertyDescriptor(slots, 'size')?.get as () => number;
-    const full = table === 'events' ? StringSet : StringMap;
-    const size = vi.spyOn(slots as { size: number }, 'size', 'get').mockImplementation(function (this: object) {
-      return this instanceof full ? MAX_KEYS - 1 : real.call(this);
-    });
-    const error = await store
-      .commit(makeBatch('t', { events }))
-      .then(() => undefined, (e: unknown) => e)
-      .finally(() => size.mockRestore());
+    // The tables of one kind report one key short of the limit (a real one takes ~25M keys): the
+    // event id index (a StringSet) or the timelines by person (a StringMap). The other answers truly.
+    const error = await errorWhile(reportSize(table === 'events' ? 'StringSet' : 'StringMap', MAX_KEYS - 1), () => store.commit(makeBatch('t', { events })));
     expect(isLeadpipeError(error, 'STORE_FULL')).toBe(true);
     expect((error as LeadpipeError).details).toMatchObject({ tenantId: 't', table, size: MAX_KEYS - 1, adding: 2, limit: MAX_KEYS });
-    expect(String((error as Error).message)).toMatch(table === 'events' ? /tenant t's event ids past 25,165,824 entries.*nothing was written/ : /tenant t's timelines past 25,165,824 entries/);
+    expect(String((error as Error).message)).toMatch(table === 'events' ? /tenant t's event ids past 25,165,824 entries.*nothing was written/ : /tenant t's timelines \(people with stored events\) past 25,165,824 entries/);
     expect(await store.subjectEvents('t', 's-1')).toStrictEqual([]);
     // Nothing was taken: the ids are free, and the batch commits once there is room.
     expect(await store.existingEventIds('t', ['e-0', 'e-1', 'e-2'])).toStrictEqual(new Set(['e-0']));
