@@ -212,13 +212,22 @@ export class Engine extends EventEmitter<Listeners> {
    * route, committed atomically with its effects. Throws `EventError` for an invalid event
    * (nothing written). A duplicate or consent-less event is a result, not an error.
    */
-  async track(input: EventInput): Promise<TrackResult> {
-    const issues = isValidEvent(input) ? [] : eventIssues(input);
-    if (issues.length > 0) {
-      this.emit('event.rejected', { event: safePartial(input), code: 'EVENT_INVALID', issues });
-      throw new EventError(issues);
+  track(input: EventInput): Promise<TrackResult> {
+    // Not an `async` function: it hands back the result of a batch that ran synchronously (the
+    // memory store's usual case) in a resolved promise, where an `async` body's `await` allocated a
+    // promise, a reaction and a resumption per call (~0.5 KB of the ~8.7 KB a single call
+    // allocated, sampled). So that it never throws synchronously, every error becomes a rejection.
+    try {
+      if (!isValidEvent(input)) {
+        const issues = eventIssues(input);
+        this.emit('event.rejected', { event: safePartial(input), code: 'EVENT_INVALID', issues });
+        throw new EventError(issues);
+      }
+      const results = this.trackValid([input], this.emitAllBound);
+      return isThenable(results) ? results.then(first) : Promise.resolve(results[0] as TrackResult);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    return (await this.trackValid([input], this.emitAllBound))[0] as TrackResult;
   }
 
   /**
@@ -1072,6 +1081,11 @@ function oneTenant(inputs: readonly EventInput[]): boolean {
 }
 
 /** Either kind of conflict: another writer got there first. */
+/** The result of a one-event batch. */
+function first(results: TrackResult[]): TrackResult {
+  return results[0] as TrackResult;
+}
+
 function isConflict(error: unknown): boolean {
   return isLeadpipeError(error, 'VERSION_CONFLICT') || isLeadpipeError(error, 'DUPLICATE_EVENT');
 }

@@ -61,6 +61,16 @@ describe('track', () => {
     expect((await store.listLeads('default')).leads).toEqual([]);
   });
 
+  it('reports a failure of track() as a rejected promise, never a synchronous throw, on the memory store\'s synchronous path too', async () => {
+    const store = new MemoryStore();
+    const engine = createEngine({ config, store });
+    await store.close();
+    // The batch runs synchronously and the closed store throws inside it; the caller still gets a promise.
+    let pending: Promise<unknown> | undefined;
+    expect(() => (pending = engine.track(ev('e1')))).not.toThrow();
+    await expect(pending).rejects.toMatchObject({ code: 'STORE_CLOSED' });
+  });
+
   it('trackMany validates the whole batch first: one bad event means nothing is written', async () => {
     const store = new MemoryStore();
     const engine = createEngine({ config, store });
