@@ -1080,12 +1080,12 @@ function oneTenant(inputs: readonly EventInput[]): boolean {
   return true;
 }
 
-/** Either kind of conflict: another writer got there first. */
 /** The result of a one-event batch. */
 function first(results: TrackResult[]): TrackResult {
   return results[0] as TrackResult;
 }
 
+/** Either kind of conflict: another writer got there first. */
 function isConflict(error: unknown): boolean {
   return isLeadpipeError(error, 'VERSION_CONFLICT') || isLeadpipeError(error, 'DUPLICATE_EVENT');
 }

@@ -456,8 +456,8 @@ export class MemoryStore implements Store {
 
   /**
    * Records a failed attempt ({@link Store.failEffect}): retry at `retryAt`, or mark the entry dead
-   * when `retryAt` is null. A `done` or `dead` entry is left as it is (a late report from a worker whose lease expired
-   * cannot undo another worker's success). An unknown id rejects with `NOT_FOUND`.
+   * when `retryAt` is null. A `done` or `dead` entry is left as it is (a late report from a worker
+   * whose lease expired cannot undo another worker's success). An unknown id rejects with `NOT_FOUND`.
    */
   async failEffect(effectId: string, error: string, retryAt: number | null): Promise<void> {
     this.#assertOpen();
