@@ -69,6 +69,14 @@ describe('track', () => {
     let pending: Promise<unknown> | undefined;
     expect(() => (pending = engine.track(ev('e1')))).not.toThrow();
     await expect(pending).rejects.toMatchObject({ code: 'STORE_CLOSED' });
+    // A listener that throws while an invalid event is reported: a rejection with its error too.
+    const listening = createEngine({ config });
+    listening.on('event.rejected', () => {
+      throw new Error('listener failed');
+    });
+    let rejected: Promise<unknown> | undefined;
+    expect(() => (rejected = listening.track({ id: '' } as unknown as EventInput))).not.toThrow();
+    await expect(rejected).rejects.toThrow('listener failed');
   });
 
   it('trackMany validates the whole batch first: one bad event means nothing is written', async () => {
