@@ -439,8 +439,7 @@ export class Engine extends EventEmitter<Listeners> {
     let fresh = 0;
     for (let i = 0; i < inputs.length; i++) {
       const input = inputs[i] as EventInput;
-      if (existing !== undefined ? existing.has(input.id) || seen?.has(input.id) === true : claimed?.[i] === true) continue;
-      seen?.add(input.id);
+      if (existing !== undefined ? existing.has(input.id) || (seen !== undefined && !added(seen, input.id)) : claimed?.[i] === true) continue;
       fresh++;
       const event = storedEvent(input, tenantId, input.subjectId ?? aliases?.get(input.anonymousId as string) ?? `anon:${input.anonymousId}`, now);
       events[i] = event;
