@@ -10,7 +10,7 @@ import type { LeadState, RouteRecord, StageTransition, StoredEvent } from '../ty
 import type { QualifyResult } from './qualify.js';
 import { qualify } from './qualify.js';
 import type { RouteInput, RoutingDecision } from './route.js';
-import { route } from './route.js';
+import { route, routingCause } from './route.js';
 import type { Runtime } from './runtime.js';
 import type { Contribution, EventFacts } from './score.js';
 import { computeScore, eventFacts, fitPoints, scoreEvent } from './score.js';
@@ -245,7 +245,9 @@ function qualifyAndRoute(rt: Runtime, previous: PriorLead | undefined, event: St
   if (routing.routes.length > 0) {
     const routedStage = rt.routing?.stage;
     if (routedStage && routedStage !== lead.stage && (rt.stageIndex.get(routedStage) ?? 0) > (rt.stageIndex.get(lead.stage) ?? 0)) {
-      routedTransition = { from: lead.stage, to: routedStage, at: t, cause: `routing:${routing.rule}`, eventId: event.id };
+      // The cause string made once per rule (see `Runtime.routing.causes`), not joined per routed event.
+      const rule = routing.rule as string;
+      routedTransition = { from: lead.stage, to: routedStage, at: t, cause: rt.routing?.causes.get(rule) ?? routingCause(rule), eventId: event.id };
       lead.stageHistory = [...lead.stageHistory, routedTransition];
       lead.stage = routedStage;
     }

@@ -9,10 +9,9 @@
  * when none does, `routing.fallback` is tried. "No route" is a result, not an error.
  * @module
  */
-import type { OwnerConfig } from '../config/schema.js';
 import type { Facts } from '../rules/types.js';
 import type { LeadState, RouteRecord } from '../types.js';
-import type { Runtime, TargetRuntime } from './runtime.js';
+import type { OwnerRuntime, Runtime, TargetRuntime } from './runtime.js';
 
 /** Why a candidate owner was not chosen. */
 export type SkipReason = 'inactive' | 'unavailable' | 'at-capacity' | 'deduped' | 'not-matched';
@@ -35,6 +34,8 @@ export interface RoutingDecision {
 export const loadKey = (ownerId: string) => `load:${ownerId}`;
 /** Counter key of a round-robin rule's cursor. */
 export const cursorKey = (rule: string) => `rr:${rule}`;
+/** The `cause` of the stage change `routing.stage` makes when rule `rule` routes a lead. */
+export const routingCause = (rule: string) => `routing:${rule}`;
 
 /** Input to {@link route}. */
 export interface RouteInput {
@@ -66,23 +67,23 @@ export function route(rt: Runtime, input: RouteInput): RoutingDecision {
   if (routing.closedStages.has(lead.stage)) return CLOSED;
   if (lead.score < routing.minScore) return BELOW_THRESHOLD;
 
+  // Rule by rule: a rule's condition is evaluated only when no earlier rule found an available
+  // owner (listing the matching rules first made an array, and an object per matching rule, per
+  // event above the threshold). Conditions are pure, so the decision is the same.
   const skipped: RoutingDecision['skipped'] = [];
-  const attempts: Array<{ name: string; target: TargetRuntime }> = [];
   for (const rule of routing.rules) {
     if (rule.condition && !rule.condition.test(input.facts)) continue;
-    attempts.push({ name: rule.name, target: rule.target });
+    const candidates = candidatesOf(rt, rule.target, input, rule.name, skipped);
+    if (candidates.length > 0) return choose(rt, rule.name, rule.target, candidates, input, skipped);
   }
-  if (routing.fallback) attempts.push({ name: 'fallback', target: routing.fallback });
-
-  for (const attempt of attempts) {
-    const candidates = candidatesOf(rt, attempt.target, input, attempt.name, skipped);
-    if (candidates.length === 0) continue;
-    return choose(rt, attempt.name, attempt.target, candidates, input, skipped);
+  if (routing.fallback) {
+    const candidates = candidatesOf(rt, routing.fallback, input, 'fallback', skipped);
+    if (candidates.length > 0) return choose(rt, 'fallback', routing.fallback, candidates, input, skipped);
   }
   return { status: 'no-route', routes: [], skipped, counters: [] };
 }
 
-function candidatesOf(rt: Runtime, target: TargetRuntime, input: RouteInput, rule: string, skipped: RoutingDecision['skipped']): OwnerConfig[] {
+function candidatesOf(rt: Runtime, target: TargetRuntime, input: RouteInput, rule: string, skipped: RoutingDecision['skipped']): OwnerRuntime[] {
   const routing = rt.routing as NonNullable<Runtime['routing']>;
   let ids: readonly string[];
   const named = target.def.owners;
@@ -92,7 +93,7 @@ function candidatesOf(rt: Runtime, target: TargetRuntime, input: RouteInput, rul
   } else {
     ids = named ?? [...routing.owners.keys()];
   }
-  const out: OwnerConfig[] = [];
+  const out: OwnerRuntime[] = [];
   for (const id of ids) {
     const owner = routing.owners.get(id);
     if (!owner) continue;
@@ -106,11 +107,11 @@ function candidatesOf(rt: Runtime, target: TargetRuntime, input: RouteInput, rul
   return out;
 }
 
-function unavailable(owner: OwnerConfig & { local?: Runtime['local']; windows?: OwnerConfig['availability'] }, input: RouteInput): SkipReason | undefined {
+function unavailable(owner: OwnerRuntime, input: RouteInput): SkipReason | undefined {
   if (!owner.active) return 'inactive';
-  if (owner.windows && owner.local && !owner.local.inWindows(input.at, owner.windows)) return 'unavailable';
+  if (owner.windows && !owner.local.inWindows(input.at, owner.windows)) return 'unavailable';
   if (owner.capacity !== undefined && !hasOpenRoute(input.lead, owner.id)) {
-    if ((input.counters.get(loadKey(owner.id)) ?? 0) >= owner.capacity) return 'at-capacity';
+    if ((input.counters.get(owner.loadKey) ?? 0) >= owner.capacity) return 'at-capacity';
   }
   return undefined;
 }
@@ -134,12 +135,12 @@ function routedRecently(lead: LeadState, ownerId: string, at: number, windowMs: 
   return false;
 }
 
-function choose(rt: Runtime, rule: string, target: TargetRuntime, candidates: OwnerConfig[], input: RouteInput, skipped: RoutingDecision['skipped']): RoutingDecision {
+function choose(rt: Runtime, rule: string, target: TargetRuntime, candidates: OwnerRuntime[], input: RouteInput, skipped: RoutingDecision['skipped']): RoutingDecision {
   const routing = rt.routing as NonNullable<Runtime['routing']>;
   const { lead } = input;
   const pick = target.def.pick;
   const counters: RoutingDecision['counters'] = [];
-  let chosen: OwnerConfig[];
+  let chosen: OwnerRuntime[];
   let assignments: Record<string, string[]> | undefined;
 
   if (pick === 'all') chosen = candidates;
@@ -151,12 +152,12 @@ function choose(rt: Runtime, rule: string, target: TargetRuntime, candidates: Ow
     if (kept) chosen = [kept];
     else if (pick === 'round-robin') {
       const cursor = input.counters.get(cursorKey(rule)) ?? 0;
-      chosen = [candidates[cursor % candidates.length] as OwnerConfig];
+      chosen = [candidates[cursor % candidates.length] as OwnerRuntime];
       counters.push({ key: cursorKey(rule), delta: 1 });
     } else {
       chosen = [leastLoaded(candidates, input.counters)];
     }
-    assignments = { [rule]: [(chosen[0] as OwnerConfig).id] };
+    assignments = { [rule]: [(chosen[0] as OwnerRuntime).id] };
   }
 
   const routes: RouteRecord[] = [];
@@ -165,7 +166,7 @@ function choose(rt: Runtime, rule: string, target: TargetRuntime, candidates: Ow
       skipped.push({ ownerId: owner.id, reason: 'deduped', rule });
       continue;
     }
-    if (!hasOpenRoute(lead, owner.id)) counters.push({ key: loadKey(owner.id), delta: 1 });
+    if (!hasOpenRoute(lead, owner.id)) counters.push({ key: owner.loadKey, delta: 1 });
     routes.push({ ownerId: owner.id, at: input.at, rule, pick, eventId: input.eventId });
   }
   const status = routes.length > 0 ? 'routed' : 'deduped';
@@ -173,11 +174,11 @@ function choose(rt: Runtime, rule: string, target: TargetRuntime, candidates: Ow
   return assignments ? { status, rule, routes, skipped, counters, sink: target.def.sink, assignments } : { status, rule, routes, skipped, counters, sink: target.def.sink };
 }
 
-function leastLoaded(candidates: OwnerConfig[], counters: ReadonlyMap<string, number>): OwnerConfig {
-  let best = candidates[0] as OwnerConfig;
+function leastLoaded(candidates: OwnerRuntime[], counters: ReadonlyMap<string, number>): OwnerRuntime {
+  let best = candidates[0] as OwnerRuntime;
   let bestLoad = Number.POSITIVE_INFINITY;
   for (const c of candidates) {
-    const load = counters.get(loadKey(c.id)) ?? 0;
+    const load = counters.get(c.loadKey) ?? 0;
     // Relative to capacity when there is one, so a big team member gets proportionally more.
     const relative = c.capacity ? load / c.capacity : load;
     if (relative < bestLoad) {

@@ -8,6 +8,7 @@ import type { Config, ModifierConfig, OwnerConfig, RouteTargetConfig, SignalConf
 import { parseDuration } from '../config/duration.js';
 import { compileCondition, type CompiledCondition } from '../rules/compile.js';
 import type { CompileOptions, OperatorFn, TopLevelCondition } from '../rules/types.js';
+import { loadKey, routingCause } from './route.js';
 import { LocalTime } from './time.js';
 
 /** A signal with its durations in milliseconds. */
@@ -43,6 +44,13 @@ export interface RuleRuntime<T> {
   def: T;
 }
 
+/**
+ * A routing owner as the route stage reads it: its config, its local time, and its load counter's
+ * key made once (a routed event looks the key up two or three times, and a key built per event is
+ * a new string each time, hashed again by every lookup).
+ */
+export type OwnerRuntime = OwnerConfig & { local: LocalTime; windows?: WeeklyWindow[]; loadKey: string };
+
 /** A routing target with its owner filter compiled. */
 export interface TargetRuntime {
   def: RouteTargetConfig;
@@ -69,11 +77,13 @@ export interface Runtime {
     dedupeWindowMs: number;
     stage: string | null;
     closedStages: Set<string>;
-    owners: Map<string, OwnerConfig & { local: LocalTime; windows?: WeeklyWindow[] }>;
+    owners: Map<string, OwnerRuntime>;
     /** Owners by target id, from each owner's `targets`. */
     ownersByTarget: Map<string, string[]>;
     rules: Array<RuleRuntime<NonNullable<Config['routing']>['rules'][number]> & { target: TargetRuntime }>;
     fallback?: TargetRuntime;
+    /** The `cause` of the stage change a route makes, by deciding rule name (`fallback` included): made once, not per routed event. */
+    causes: Map<string, string>;
   };
   leadKeyHasTarget: boolean;
   /** `scoring.businessHours` as a list, for `LocalTime.inWindows` (built once, not per event). */
@@ -153,11 +163,11 @@ export function buildRuntime(config: Config, options: RuntimeOptions = {}): Runt
   let routing: Runtime['routing'];
   if (config.routing) {
     const r = config.routing;
-    const owners = new Map<string, OwnerConfig & { local: LocalTime; windows?: WeeklyWindow[] }>();
+    const owners = new Map<string, OwnerRuntime>();
     const ownersByTarget = new Map<string, string[]>();
     for (const owner of r.owners) {
       const ownerLocal = owner.timeZone && owner.timeZone !== config.timeZone ? new LocalTime(owner.timeZone) : local;
-      owners.set(owner.id, { ...owner, local: ownerLocal, ...(owner.availability ? { windows: owner.availability } : {}) });
+      owners.set(owner.id, { ...owner, local: ownerLocal, ...(owner.availability ? { windows: owner.availability } : {}), loadKey: loadKey(owner.id) });
       for (const target of owner.targets) {
         const list = ownersByTarget.get(target);
         if (list) list.push(owner.id);
@@ -182,6 +192,7 @@ export function buildRuntime(config: Config, options: RuntimeOptions = {}): Runt
         })
         .sort(byPriority),
       ...(r.fallback ? { fallback: target(r.fallback) } : {}),
+      causes: new Map([...r.rules.map((rule) => rule.name), 'fallback'].map((name) => [name, routingCause(name)])),
     };
   }
 

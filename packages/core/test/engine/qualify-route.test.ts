@@ -147,6 +147,37 @@ describe('routing', () => {
     expect(none.routing?.status).toBe('no-route');
   });
 
+  it("moves a routed lead to routing.stage with the deciding rule as the cause, and tries rules in order only until one routes", async () => {
+    // A custom operator that counts its calls: rule conditions are pure, so a later rule is not
+    // evaluated once an earlier one found an available owner.
+    const calls: string[] = [];
+    const config: ConfigInput = {
+      signals: { view: { points: 60 } },
+      routing: {
+        minScore: 50,
+        owners,
+        rules: [
+          { name: 'north', conditions: { all: [{ fact: 'subjectId', operator: 'probe', value: 'north' }] }, to: { owners: ['north-1'] } },
+          { name: 'south', conditions: { all: [{ fact: 'subjectId', operator: 'probe', value: 'south' }] }, to: { owners: ['south-1'] } },
+        ],
+        fallback: { owners: ['inbox'] },
+      },
+    };
+    const probe = (subjectId: unknown, rule: unknown) => {
+      calls.push(String(rule));
+      return String(subjectId).startsWith(String(rule));
+    };
+    const engine = createEngine({ config, clock: new ManualClock(MON_9), operators: { probe } });
+    const at = async (subjectId: string) => {
+      calls.length = 0;
+      const lead = (await engine.track({ id: subjectId, type: 'view', subjectId, occurredAt: MON_9 })).leads[0]!;
+      return { routes: lead.routes.map((r) => [r.ownerId, r.rule]), last: lead.stageHistory.at(-1), calls: [...calls] };
+    };
+    expect(await at('north-x')).toMatchObject({ routes: [['north-1', 'north']], last: { to: 'routed', cause: 'routing:north' }, calls: ['north'] });
+    expect(await at('south-x')).toMatchObject({ routes: [['south-1', 'south']], last: { to: 'routed', cause: 'routing:south' }, calls: ['north', 'south'] });
+    expect(await at('west-x')).toMatchObject({ routes: [['inbox', 'fallback']], last: { to: 'routed', cause: 'routing:fallback' }, calls: ['north', 'south'] });
+  });
+
   it('least-loaded balances on the loads stored by earlier calls, owners without a capacity included', async () => {
     const { engine } = makeEngine({
       signals: { view: { points: 60 } },
