@@ -425,15 +425,16 @@ export class Engine extends EventEmitter<Listeners> {
     const rt = this.runtime;
     const events: Array<StoredEvent | undefined> = new Array(inputs.length);
     const eventLeadIds: Array<string | undefined> = new Array(inputs.length);
+    const eventLeads: Array<number | undefined> = new Array(inputs.length);
     // Made only for a batch of several events whose ids were not claimed.
     const seen = existing !== undefined && inputs.length > 1 ? new Set<string>() : undefined;
     // Each lead and subject once, in first-seen order, in arrays of the batch's size trimmed at the
-    // end. Repeats are found by two Sets, made only for a batch of several events: one event
-    // repeats nothing (the Sets, and the array a spread of one made for the read, were ~0.25 KB
-    // per single `track()`, sampled).
+    // end. Repeats are found by a Map (lead id → position) and a Set, made only for a batch of
+    // several events: one event repeats nothing (the Sets, and the array a spread of one made for
+    // the read, were ~0.25 KB per single `track()`, sampled).
     const leadIds: string[] = new Array(inputs.length);
     const subjects: string[] = new Array(inputs.length);
-    const repeats = inputs.length > 1 ? { leadIds: new Set<string>(), subjects: new Set<string>() } : undefined;
+    const repeats = inputs.length > 1 ? { leads: new Map<string, number>(), subjects: new Set<string>() } : undefined;
     let leadCount = 0;
     let subjectCount = 0;
     let fresh = 0;
@@ -446,13 +447,19 @@ export class Engine extends EventEmitter<Listeners> {
       const leadId = rt.signals.has(event.type) ? leadIdOf(rt, event) : undefined;
       eventLeadIds[i] = leadId;
       if (leadId !== undefined) {
-        if (!repeats || added(repeats.leadIds, leadId)) leadIds[leadCount++] = leadId;
+        let lead = repeats?.leads.get(leadId);
+        if (lead === undefined) {
+          lead = leadCount++;
+          leadIds[lead] = leadId;
+          repeats?.leads.set(leadId, lead);
+        }
+        eventLeads[i] = lead;
         if (!event.subjectRef.startsWith('anon:') && (!repeats || added(repeats.subjects, event.subjectRef))) subjects[subjectCount++] = event.subjectRef;
       }
     }
     leadIds.length = leadCount;
     subjects.length = subjectCount;
-    return { tenantId, inputs, now, events, fresh, eventLeadIds, leadIds, subjects };
+    return { tenantId, inputs, now, events, fresh, eventLeadIds, eventLeads, leadIds, subjects };
   }
 
   /**
@@ -483,7 +490,7 @@ export class Engine extends EventEmitter<Listeners> {
     const counterState = new Map(counters);
     const listening = emit !== this.emitAllBound || this.eventNames().length > 0;
     // The plan's fields written out: a spread of it here allocated ~8 KB per batch (sampled).
-    const { tenantId, inputs, now, events, fresh, eventLeadIds, leadIds, subjects } = plan;
+    const { tenantId, inputs, now, events, fresh, eventLeadIds, eventLeads, leadIds, subjects } = plan;
     return {
       tenantId,
       inputs,
@@ -491,12 +498,13 @@ export class Engine extends EventEmitter<Listeners> {
       events,
       fresh,
       eventLeadIds,
+      eventLeads,
       leadIds,
       subjects,
       stored,
       counters,
       profiles,
-      working: new Map(),
+      working: new Array(leadIds.length),
       counterState,
       earlier: undefined,
       results: new Array(inputs.length),
@@ -519,7 +527,7 @@ export class Engine extends EventEmitter<Listeners> {
    * past it), or returns the batch's length when done.
    */
   private foldInOrder(fold: BatchFold): number {
-    const { inputs, events, eventLeadIds, results, tenantId, ctx } = fold;
+    const { inputs, events, eventLeadIds, eventLeads, results, tenantId, ctx } = fold;
     for (let i = fold.next; i < inputs.length; i++) {
       const event = events[i];
       if (!event) {
@@ -534,7 +542,7 @@ export class Engine extends EventEmitter<Listeners> {
         results[i] = { status: 'stored', eventId: event.id, tenantId, leads: [], effects: [] };
         continue;
       }
-      const previous = fold.working.get(leadId) ?? fold.stored.get(leadId);
+      const previous = fold.working[eventLeads[i] as number] ?? fold.stored.get(leadId);
       if (previous && !isAfter(event, previous.cursor)) return i;
       ctx.profile = fold.profiles?.get(event.subjectRef);
       const step = applyEvent(this.runtime, previous, event, leadId, ctx);
@@ -548,7 +556,7 @@ export class Engine extends EventEmitter<Listeners> {
   private foldLate(fold: BatchFold, i: number, history: StoredEvent[]): void {
     const event = fold.events[i] as StoredEvent;
     const leadId = fold.eventLeadIds[i] as string;
-    const previous = (fold.working.get(leadId) ?? fold.stored.get(leadId)) as PriorLead;
+    const previous = (fold.working[fold.eventLeads[i] as number] ?? fold.stored.get(leadId)) as PriorLead;
     fold.ctx.profile = fold.profiles?.get(event.subjectRef);
     // The batch's earlier events by lead are indexed at the first replay only (kept for every
     // event, the lists were ~100 bytes of garbage per event; found by a scan per replay, a
@@ -573,7 +581,7 @@ export class Engine extends EventEmitter<Listeners> {
     // and delivery record are set on it in place (each copy here was a full lead per event).
     lead.version = (previous?.version ?? 0) + 1;
     const delivery = this.deliver(lead, previous, steps, fold.now);
-    fold.working.set(leadId, lead);
+    fold.working[fold.eventLeads[i] as number] = lead;
     // Indexed: `delivery.effects` is usually a shared frozen empty array (for-of would allocate an iterator).
     for (let k = 0; k < delivery.effects.length; k++) fold.effects.push(delivery.effects[k] as DeliveryEffect);
     if (lead.stageHistory !== previous?.stageHistory) this.auditFor(lead, previous, fold.now, fold.audit);
@@ -1043,6 +1051,8 @@ interface BatchPlan {
    * and hashing it again in the fold cost ~4% of the pipeline.
    */
   readonly eventLeadIds: ReadonlyArray<string | undefined>;
+  /** Each event's lead as its position in `leadIds` (undefined: it scores no lead), where the fold keeps the lead's working state. */
+  readonly eventLeads: ReadonlyArray<number | undefined>;
   /**
    * The leads the batch's events score, each once, in the order first seen: the order of the
    * commit's writes too (the memory store's synchronous read relies on it to reuse its records).
@@ -1065,8 +1075,11 @@ interface BatchFold extends BatchPlan {
   /** The counters as read before the batch. */
   readonly counters: ReadonlyMap<string, number>;
   readonly profiles: ReadonlyMap<string, Record<string, unknown>> | undefined;
-  /** Each lead as the batch's latest event left it. */
-  readonly working: Map<string, LeadState>;
+  /**
+   * Each lead as the batch's latest event left it, at its position in `leadIds` (an array: a Map
+   * here was ~0.2 KB per single `track()` and two hash operations per event).
+   */
+  readonly working: Array<LeadState | undefined>;
   /** The counters as the batch's steps left them. */
   readonly counterState: Map<string, number>;
   /** The batch's events by lead up to the event being folded, once a replay needed them. */
@@ -1102,9 +1115,12 @@ function commitOf(fold: BatchFold): CommitBatch & { [ENGINE_LEADS]: true } {
 function writesOf(fold: BatchFold): CommitBatch['leads'] {
   // An array of the exact size, filled in place: a spread of `values()` then a `map` made an
   // array in between, and a `push` onto an empty array grows it to 17 slots at once.
-  const writes: CommitBatch['leads'] = new Array(fold.working.size);
-  let k = 0;
-  for (const lead of fold.working.values()) writes[k++] = { lead, expectedVersion: fold.stored.get(lead.id)?.version ?? null };
+  // Every lead of `leadIds` has a working state: each one is the lead of an event folded.
+  const writes: CommitBatch['leads'] = new Array(fold.working.length);
+  for (let k = 0; k < writes.length; k++) {
+    const lead = fold.working[k] as LeadState;
+    writes[k] = { lead, expectedVersion: fold.stored.get(lead.id)?.version ?? null };
+  }
   return writes;
 }
 
