@@ -192,7 +192,7 @@ export class Engine extends EventEmitter<Listeners> {
     const routing = this.runtime.routing;
     const picks = [...(routing?.rules.map((r) => ({ name: r.name, pick: r.def.to.pick })) ?? []), ...(routing?.fallback ? [{ name: 'fallback', pick: routing.fallback.def.pick }] : [])];
     const leastLoaded = picks.some((p) => p.pick === 'least-loaded');
-    for (const owner of routing?.owners.values() ?? []) if (leastLoaded || owner.capacity !== undefined) keys.add(loadKey(owner.id));
+    for (const owner of routing?.owners.values() ?? []) if (leastLoaded || owner.capacity !== undefined) keys.add(owner.loadKey);
     for (const p of picks) if (p.pick === 'round-robin') keys.add(cursorKey(p.name));
     this.counterKeys = [...keys];
   }
@@ -430,8 +430,8 @@ export class Engine extends EventEmitter<Listeners> {
     const seen = existing !== undefined && inputs.length > 1 ? new Set<string>() : undefined;
     // Each lead and subject once, in first-seen order, in arrays of the batch's size trimmed at the
     // end. Repeats are found by a Map (lead id → position) and a Set, made only for a batch of
-    // several events: one event repeats nothing (the Sets, and the array a spread of one made for
-    // the read, were ~0.25 KB per single `track()`, sampled).
+    // several events: one event repeats nothing (the two Sets made then, and the array a spread of
+    // one made for the read, were ~0.25 KB per single `track()`, sampled).
     const leadIds: string[] = new Array(inputs.length);
     const subjects: string[] = new Array(inputs.length);
     const repeats = inputs.length > 1 ? { leads: new Map<string, number>(), subjects: new Set<string>() } : undefined;

@@ -69,7 +69,9 @@ export function route(rt: Runtime, input: RouteInput): RoutingDecision {
 
   // Rule by rule: a rule's condition is evaluated only when no earlier rule found an available
   // owner (listing the matching rules first made an array, and an object per matching rule, per
-  // event above the threshold). Conditions are pure, so the decision is the same.
+  // event above the threshold). The built-in operators are pure, so the decision is the same; a
+  // custom operator is no longer called for the rules after the deciding one, so one that throws
+  // there no longer fails the call (docs/config.md, routing).
   const skipped: RoutingDecision['skipped'] = [];
   for (const rule of routing.rules) {
     if (rule.condition && !rule.condition.test(input.facts)) continue;

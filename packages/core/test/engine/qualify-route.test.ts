@@ -151,15 +151,13 @@ describe('routing', () => {
     // A custom operator that counts its calls: rule conditions are pure, so a later rule is not
     // evaluated once an earlier one found an available owner.
     const calls: string[] = [];
+    const north = { name: 'north', conditions: { all: [{ fact: 'subjectId', operator: 'probe', value: 'north' }] }, to: { owners: ['north-1'] } };
     const config: ConfigInput = {
       signals: { view: { points: 60 } },
       routing: {
         minScore: 50,
         owners,
-        rules: [
-          { name: 'north', conditions: { all: [{ fact: 'subjectId', operator: 'probe', value: 'north' }] }, to: { owners: ['north-1'] } },
-          { name: 'south', conditions: { all: [{ fact: 'subjectId', operator: 'probe', value: 'south' }] }, to: { owners: ['south-1'] } },
-        ],
+        rules: [north, { name: 'south', conditions: { all: [{ fact: 'subjectId', operator: 'probe', value: 'south' }] }, to: { owners: ['south-1'] } }],
         fallback: { owners: ['inbox'] },
       },
     };
@@ -176,6 +174,15 @@ describe('routing', () => {
     expect(await at('north-x')).toMatchObject({ routes: [['north-1', 'north']], last: { to: 'routed', cause: 'routing:north' }, calls: ['north'] });
     expect(await at('south-x')).toMatchObject({ routes: [['south-1', 'south']], last: { to: 'routed', cause: 'routing:south' }, calls: ['north', 'south'] });
     expect(await at('west-x')).toMatchObject({ routes: [['inbox', 'fallback']], last: { to: 'routed', cause: 'routing:fallback' }, calls: ['north', 'south'] });
+
+    // So a custom operator that throws, in a rule after the deciding one, does not fail the event.
+    const boom = () => {
+      throw new Error('boom');
+    };
+    const later = { name: 'later', conditions: { all: [{ fact: 'subjectId', operator: 'boom', value: 1 }] }, to: { owners: ['inbox'] } };
+    const strict = createEngine({ config: { ...config, routing: { ...config.routing!, rules: [north, later] } }, clock: new ManualClock(MON_9), operators: { probe, boom } });
+    await expect(strict.track({ id: 'n', type: 'view', subjectId: 'north-y', occurredAt: MON_9 })).resolves.toMatchObject({ routing: { rule: 'north' } });
+    await expect(strict.track({ id: 's', type: 'view', subjectId: 'south-y', occurredAt: MON_9 })).rejects.toThrow('boom');
   });
 
   it('least-loaded balances on the loads stored by earlier calls, owners without a capacity included', async () => {
