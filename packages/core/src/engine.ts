@@ -346,7 +346,7 @@ export class Engine extends EventEmitter<Listeners> {
     const run: SyncBatch = {};
     this.syncBatch = run;
     try {
-      return drive(this.trackBatch(tenantId, batch, emit, sync)) as TrackResult[];
+      return this.trackBatchSync(tenantId, batch, emit, sync);
     } finally {
       this.syncBatch = undefined;
       run.end?.();
@@ -360,60 +360,75 @@ export class Engine extends EventEmitter<Listeners> {
   }
 
   /**
-   * One attempt at a tenant's batch: read, fold every event in order, commit once, then emit.
-   * Each store call is yielded, so {@link drive} runs it synchronously on synchronous store calls.
+   * One attempt at a tenant's batch on a {@link Store}: read, fold every event in order, commit
+   * once, then emit. Each store call is yielded and awaited by {@link drive}. The memory store's
+   * synchronous calls run the same steps in {@link Engine.trackBatchSync}.
    *
    * The work between the store calls is done by plain methods on one {@link BatchFold}: a
    * generator object holds every register of its body, and with the fold written inline this one
-   * had 82 (~0.7 KB per single `track()` call).
+   * had 82 (~0.7 KB per call).
    */
-  private *trackBatch(tenantId: string, inputs: readonly EventInput[], emit: (events: LifecycleEvent[]) => void, store: TrackStore): Generator<unknown, TrackResult[], unknown> {
-    const rt = this.runtime;
+  private *trackBatch(tenantId: string, inputs: readonly EventInput[], emit: (events: LifecycleEvent[]) => void, store: Store): Generator<unknown, TrackResult[], unknown> {
     const now = this.clock.now();
-    // On the memory store's synchronous calls the batch's ids are claimed at once (one hash
-    // operation per event instead of a check now and an add at the commit; see
-    // `SyncStoreAccess.claimEventIds`) and given back if the batch does not commit. Elsewhere the
-    // ids that exist are read, and the commit adds them.
-    let claims: SyncStoreAccess | undefined;
-    let duplicates: readonly boolean[] | undefined;
-    let existing: ReadonlySet<string> | undefined;
     // Each store call is waited for with a plain `yield` (see `drive`): a helper generator per
-    // wait (`yield* awaited(…)`) cost a generator object and two iterator results each, ~0.5 KB of
-    // garbage per single `track()` call.
-    if ('claimEventIds' in store) duplicates = (claims = store).claimEventIds(tenantId, inputs);
-    else existing = (yield store.existingEventIds(tenantId, inputs.map((e) => e.id))) as ReadonlySet<string>;
+    // wait (`yield* awaited(…)`) cost a generator object and two iterator results each.
+    const existing = (yield store.existingEventIds(tenantId, inputs.map((e) => e.id))) as ReadonlySet<string>;
+    // Made only when there are anonymous events. Indexed: a for-of loop with a `yield` in it keeps
+    // its iterator across the yields, which costs an iterator result object per event.
+    let aliases: Map<string, string | undefined> | undefined;
+    for (let i = 0; i < inputs.length; i++) {
+      const anonymousId = anonymousIdOf(inputs[i] as EventInput, aliases);
+      if (anonymousId !== undefined) (aliases ??= new Map()).set(anonymousId, (yield store.resolveAlias(tenantId, anonymousId)) as string | undefined);
+    }
+    const plan = this.planBatch(tenantId, inputs, now, existing, undefined, aliases);
+    const fold = this.startFold(plan, (yield Promise.all(this.readsFor(plan, store))) as BatchReads, emit);
+    // Fold in input order; an event that sorts before its lead's cursor stops the in-order fold
+    // until its lead's history is read.
+    for (let i = this.foldInOrder(fold); i < inputs.length; i = this.foldInOrder(fold)) {
+      this.foldLate(fold, i, (yield this.historyOf(fold, i, store)) as StoredEvent[]);
+    }
+    if (plan.fresh > 0) yield store.commit(commitOf(fold));
+    emit(fold.lifecycle);
+    return fold.results;
+  }
+
+  /**
+   * {@link Engine.trackBatch} on the memory store's synchronous calls, as a plain method: the
+   * generator object, its iterator results and the driving loop were ~0.5 KB of each single
+   * `track()` call's garbage (sampled). The batch's ids are claimed at once (one hash operation
+   * per event instead of a check now and an add at the commit; see
+   * `SyncStoreAccess.claimEventIds`) and given back if the batch does not commit.
+   */
+  private trackBatchSync(tenantId: string, inputs: readonly EventInput[], emit: (events: LifecycleEvent[]) => void, store: SyncStoreAccess): TrackResult[] {
+    const now = this.clock.now();
+    const duplicates = store.claimEventIds(tenantId, inputs);
     let fold: BatchFold;
-    let committed = claims === undefined;
+    let committed = false;
     try {
-      // Made only when there are anonymous events.
       let aliases: Map<string, string | undefined> | undefined;
-      // Indexed: a for-of loop with a `yield` in it keeps its iterator across the yields, which costs
-      // an iterator result object per event (~48 bytes per batched event, sampled).
       for (let i = 0; i < inputs.length; i++) {
-        const input = inputs[i] as EventInput;
-        if (input.subjectId === undefined && !aliases?.has(input.anonymousId as string)) {
-          (aliases ??= new Map()).set(input.anonymousId as string, (yield store.resolveAlias(tenantId, input.anonymousId as string)) as string | undefined);
-        }
+        const anonymousId = anonymousIdOf(inputs[i] as EventInput, aliases);
+        if (anonymousId !== undefined) (aliases ??= new Map()).set(anonymousId, store.resolveAlias(tenantId, anonymousId));
       }
-      const plan = this.planBatch(tenantId, inputs, now, existing, duplicates, aliases);
-      const reads = this.readsFor(plan, store);
-      fold = this.startFold(plan, (yield reads.some(isThenable) ? Promise.all(reads) : reads) as BatchReads, emit);
-      // Fold in input order; an event that sorts before its lead's cursor stops the in-order fold
-      // until its lead's history is read.
-      for (let i = this.foldInOrder(fold); i < inputs.length; i = this.foldInOrder(fold)) {
-        const event = fold.events[i] as StoredEvent;
-        this.foldLate(fold, i, (yield store.subjectEvents(tenantId, event.subjectRef, rt.leadKeyHasTarget ? event.targetId : undefined)) as StoredEvent[]);
-      }
+      const plan = this.planBatch(tenantId, inputs, now, undefined, duplicates, aliases);
+      fold = this.startFold(plan, this.readsFor(plan, store) as unknown as BatchReads, emit);
+      for (let i = this.foldInOrder(fold); i < inputs.length; i = this.foldInOrder(fold)) this.foldLate(fold, i, this.historyOf(fold, i, store) as StoredEvent[]);
       if (plan.fresh > 0) {
-        yield store.commit(commitOf(fold));
+        store.commit(commitOf(fold));
         committed = true;
       }
     } finally {
       // Also when nothing was committed (every event a duplicate): the claim is closed either way.
-      if (!committed) claims?.releaseEventIds();
+      if (!committed) store.releaseEventIds();
     }
     emit(fold.lifecycle);
     return fold.results;
+  }
+
+  /** The store call reading the history of the lead of event `i` (its person's events, of its target when the lead key has one). */
+  private historyOf(fold: BatchFold, i: number, store: TrackStore): StoredEvent[] | Promise<StoredEvent[]> {
+    const event = fold.events[i] as StoredEvent;
+    return store.subjectEvents(fold.tenantId, event.subjectRef, this.runtime.leadKeyHasTarget ? event.targetId : undefined);
   }
 
   /**
@@ -1132,6 +1147,11 @@ function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   const list = map.get(key);
   if (list) list.push(value);
   else map.set(key, [value]);
+}
+
+/** The anonymous id of an input whose alias is still to be read (`aliases` holds those read so far), or undefined. */
+function anonymousIdOf(input: EventInput, aliases: ReadonlyMap<string, string | undefined> | undefined): string | undefined {
+  return input.subjectId === undefined && !aliases?.has(input.anonymousId as string) ? (input.anonymousId as string) : undefined;
 }
 
 /** True when every input is for the same tenant. */
