@@ -486,7 +486,7 @@ export class Engine extends EventEmitter<Listeners> {
   private readsFor(plan: BatchPlan, store: TrackStore): unknown[] {
     const { tenantId, leadIds } = plan;
     const reads: unknown[] = new Array(2 + plan.subjects.length);
-    reads[0] = leadIds.length > 0 ? store.getLeads(tenantId, leadIds) : new Map<string, LeadState>();
+    reads[0] = leadIds.length === 0 ? NO_LEADS : 'readLeads' in store ? store.readLeads(tenantId, leadIds) : store.getLeads(tenantId, leadIds);
     reads[1] = leadIds.length > 0 ? this.readCounters(tenantId, store) : NO_COUNTERS;
     for (let k = 0; k < plan.subjects.length; k++) reads[2 + k] = store.getProfile(tenantId, plan.subjects[k] as string);
     return reads;
@@ -494,7 +494,9 @@ export class Engine extends EventEmitter<Listeners> {
 
   /** Starts folding a planned batch with what was read for it (see {@link Engine.readsFor}). */
   private startFold(plan: BatchPlan, reads: BatchReads, emit: (events: LifecycleEvent[]) => void): BatchFold {
-    const stored = reads[0];
+    // By position in `leadIds`, as the batch keeps its working leads (a Store's `getLeads` answers with a Map).
+    const read = reads[0];
+    const stored = Array.isArray(read) ? read : plan.leadIds.map((id) => (read as ReadonlyMap<string, PriorLead>).get(id));
     const counters = reads[1];
     // Made only when someone has a profile (an empty Map per call otherwise).
     let profiles: Map<string, Record<string, unknown>> | undefined;
@@ -557,7 +559,7 @@ export class Engine extends EventEmitter<Listeners> {
         results[i] = { status: 'stored', eventId: event.id, tenantId, leads: [], effects: [] };
         continue;
       }
-      const previous = fold.working[eventLeads[i] as number] ?? fold.stored.get(leadId);
+      const previous = fold.working[eventLeads[i] as number] ?? fold.stored[eventLeads[i] as number];
       if (previous && !isAfter(event, previous.cursor)) return i;
       ctx.profile = fold.profiles?.get(event.subjectRef);
       const step = applyEvent(this.runtime, previous, event, leadId, ctx);
@@ -571,7 +573,7 @@ export class Engine extends EventEmitter<Listeners> {
   private foldLate(fold: BatchFold, i: number, history: StoredEvent[]): void {
     const event = fold.events[i] as StoredEvent;
     const leadId = fold.eventLeadIds[i] as string;
-    const previous = (fold.working[fold.eventLeads[i] as number] ?? fold.stored.get(leadId)) as PriorLead;
+    const previous = (fold.working[fold.eventLeads[i] as number] ?? fold.stored[fold.eventLeads[i] as number]) as PriorLead;
     fold.ctx.profile = fold.profiles?.get(event.subjectRef);
     // The batch's earlier events by lead are indexed at the first replay only (kept for every
     // event, the lists were ~100 bytes of garbage per event; found by a scan per replay, a
@@ -1077,16 +1079,19 @@ interface BatchPlan {
   readonly subjects: readonly string[];
 }
 
-/** What a batch reads before it folds: its leads, the counters, then each subject's profile (see {@link Engine.readsFor}). */
-type BatchReads = readonly [ReadonlyMap<string, PriorLead>, ReadonlyMap<string, number>, ...Array<Profile | undefined>];
+/**
+ * What a batch reads before it folds: its leads (in the order of `leadIds` from the memory store's
+ * synchronous read, by id from a Store's), the counters, then each subject's profile (see {@link Engine.readsFor}).
+ */
+type BatchReads = readonly [ReadonlyArray<PriorLead | undefined> | ReadonlyMap<string, PriorLead>, ReadonlyMap<string, number>, ...Array<Profile | undefined>];
 
 /**
  * A planned batch being folded into its leads: what was read for it and what its events made so
  * far. One object, so that the generator that waits for the store keeps few locals.
  */
 interface BatchFold extends BatchPlan {
-  /** The leads as read before the batch. */
-  readonly stored: ReadonlyMap<string, PriorLead>;
+  /** The leads as read before the batch, at their positions in `leadIds` (undefined: new). */
+  readonly stored: ReadonlyArray<PriorLead | undefined>;
   /** The counters as read before the batch. */
   readonly counters: ReadonlyMap<string, number>;
   readonly profiles: ReadonlyMap<string, Record<string, unknown>> | undefined;
@@ -1134,10 +1139,13 @@ function writesOf(fold: BatchFold): CommitBatch['leads'] {
   const writes: CommitBatch['leads'] = new Array(fold.working.length);
   for (let k = 0; k < writes.length; k++) {
     const lead = fold.working[k] as LeadState;
-    writes[k] = { lead, expectedVersion: fold.stored.get(lead.id)?.version ?? null };
+    writes[k] = { lead, expectedVersion: fold.stored[k]?.version ?? null };
   }
   return writes;
 }
+
+/** The leads of a batch that scores none. */
+const NO_LEADS: ReadonlyArray<PriorLead | undefined> = Object.freeze([]);
 
 /** The counters of a config that reads none (see `readCounters`): read-only by type. */
 const NO_COUNTERS: ReadonlyMap<string, number> = new Map();

@@ -129,7 +129,7 @@ describe('memory store: synchronous and asynchronous track paths', () => {
     const ev = { id: 'now', type: 'view', subjectId: 'u1', targetId: 't1', occurredAt: T0 };
     const plain = new MemoryStore();
     const pending = createEngine({ config, store: plain }).track(ev);
-    expect(plain.syncAccess()?.getLeads('default', ['u1|t1']).size).toBe(1);
+    expect(plain.syncAccess()?.readLeads('default', ['u1|t1'])[0]?.version).toBe(1);
     await pending;
     const slow = new AsyncOnlyStore();
     const later = createEngine({ config, store: slow }).track(ev);
