@@ -504,7 +504,6 @@ export class Engine extends EventEmitter<Listeners> {
       const p = reads[k] as Profile | undefined;
       if (p) (profiles ??= new Map()).set(p.subjectId, p.traits);
     }
-    const counterState = new Map(counters);
     const listening = emit !== this.emitAllBound || this.eventNames().length > 0;
     // The plan's fields written out: a spread of it here allocated ~8 KB per batch (sampled).
     const { tenantId, inputs, now, events, fresh, eventLeadIds, eventLeads, leadIds, subjects } = plan;
@@ -522,7 +521,6 @@ export class Engine extends EventEmitter<Listeners> {
       counters,
       profiles,
       working: new Array(leadIds.length),
-      counterState,
       earlier: undefined,
       results: new Array(inputs.length),
       effects: [],
@@ -530,7 +528,8 @@ export class Engine extends EventEmitter<Listeners> {
       lifecycle: [],
       listening,
       // One context for the whole batch; only `profile` changes from event to event (and the fields of `facts`, written by each step).
-      ctx: { profile: undefined, counters: counterState, now, lifecycle: listening, facts: this.stepFacts },
+      // The counters read are shared: the first step that changes one copies them (see `StepContext.counters`).
+      ctx: { profile: undefined, counters, countersShared: true, now, lifecycle: listening, facts: this.stepFacts },
       next: 0,
     };
   }
@@ -582,9 +581,10 @@ export class Engine extends EventEmitter<Listeners> {
       fold.earlier = new Map();
       for (let j = 0; j < i; j++) if (fold.eventLeadIds[j] !== undefined) pushTo(fold.earlier, fold.eventLeadIds[j] as string, fold.events[j] as StoredEvent);
     }
-    const replay = this.replay(leadId, [...history, ...(fold.earlier.get(leadId) ?? []), event], previous, previous, fold.ctx, fold.counterState);
-    fold.counterState.clear();
-    for (const [k, v] of replay.counters) fold.counterState.set(k, v);
+    const replay = this.replay(leadId, [...history, ...(fold.earlier.get(leadId) ?? []), event], previous, previous, fold.ctx, fold.ctx.counters);
+    // A new Map, the fold's own from here on.
+    fold.ctx.counters = replay.counters;
+    fold.ctx.countersShared = false;
     this.foldedEvent(fold, i, previous, replay.lead as LeadState, replay.steps, true);
     fold.next = i + 1;
   }
@@ -625,7 +625,7 @@ export class Engine extends EventEmitter<Listeners> {
    * Owner loads are recounted explicitly rather than through the replay's increments: the lead
    * counted once per owner before (if it was open), and counts once per owner after (if open).
    */
-  private replay(leadId: string, events: StoredEvent[], counted: PriorLead | undefined, basis: PriorLead | undefined, ctx: StepContext, counters: Map<string, number>) {
+  private replay(leadId: string, events: StoredEvent[], counted: PriorLead | undefined, basis: PriorLead | undefined, ctx: StepContext, counters: ReadonlyMap<string, number>) {
     const closed = this.runtime.routing?.closedStages;
     const ownersOf = (lead: PriorLead | undefined) => (lead && !closed?.has(lead.stage) ? new Set(lead.routes.map((r) => r.ownerId)) : new Set<string>());
     const before = ownersOf(counted);
@@ -633,7 +633,7 @@ export class Engine extends EventEmitter<Listeners> {
     const working = new Map(counters);
     for (const owner of before) working.set(loadKey(owner), (working.get(loadKey(owner)) ?? 0) - 1);
     const hostTransitions = basis?.stageHistory.filter((t) => t.cause === 'host') ?? [];
-    const replayCtx: StepContext = { ...ctx, counters: working, ...(basis ? { assignments: basis.assignments } : {}) };
+    const replayCtx: StepContext = { ...ctx, counters: working, countersShared: false, ...(basis ? { assignments: basis.assignments } : {}) };
     const { lead, steps } = foldLead(this.runtime, leadId, events, replayCtx, { hostTransitions, ...(basis ? { createdAt: basis.createdAt } : {}) });
     const result = new Map(counters);
     for (const [key, value] of replayCtx.counters) if (key.startsWith('rr:')) result.set(key, value);
@@ -1092,7 +1092,7 @@ type BatchReads = readonly [ReadonlyArray<PriorLead | undefined> | ReadonlyMap<s
 interface BatchFold extends BatchPlan {
   /** The leads as read before the batch, at their positions in `leadIds` (undefined: new). */
   readonly stored: ReadonlyArray<PriorLead | undefined>;
-  /** The counters as read before the batch. */
+  /** The counters as read before the batch (`ctx.counters`: as the batch's steps left them). */
   readonly counters: ReadonlyMap<string, number>;
   readonly profiles: ReadonlyMap<string, Record<string, unknown>> | undefined;
   /**
@@ -1100,8 +1100,6 @@ interface BatchFold extends BatchPlan {
    * here was ~0.2 KB per single `track()` and two hash operations per event).
    */
   readonly working: Array<LeadState | undefined>;
-  /** The counters as the batch's steps left them. */
-  readonly counterState: Map<string, number>;
   /** The batch's events by lead up to the event being folded, once a replay needed them. */
   earlier: Map<string, StoredEvent[]> | undefined;
   readonly results: TrackResult[];
@@ -1125,7 +1123,8 @@ function commitOf(fold: BatchFold): CommitBatch & { [ENGINE_LEADS]: true } {
     leads: writesOf(fold),
     effects: fold.effects,
     audit: fold.audit,
-    counters: counterDeltas(fold.counters, fold.counterState),
+    // The counters Map read, when no step changed a counter (see `StepContext.counters`).
+    counters: fold.ctx.counters === fold.counters ? NO_COUNTER_CHANGES : counterDeltas(fold.counters, fold.ctx.counters),
     // Every lead here was built by the pipeline step (see ENGINE_LEADS); other stores ignore this.
     [ENGINE_LEADS]: true,
   };
@@ -1146,6 +1145,9 @@ function writesOf(fold: BatchFold): CommitBatch['leads'] {
 
 /** The leads of a batch that scores none. */
 const NO_LEADS: ReadonlyArray<PriorLead | undefined> = Object.freeze([]);
+
+/** The counter changes of a batch that changed none. */
+const NO_COUNTER_CHANGES = Object.freeze([]) as unknown as Array<{ key: string; delta: number }>;
 
 /** The counters of a config that reads none (see `readCounters`): read-only by type. */
 const NO_COUNTERS: ReadonlyMap<string, number> = new Map();
