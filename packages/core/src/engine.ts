@@ -334,7 +334,8 @@ export class Engine extends EventEmitter<Listeners> {
   /**
    * After a failed attempt at a batch: rethrows unless it lost to another writer and attempts
    * are left. Either kind of conflict means another writer got there first: re-read and try
-   * again. A real duplicate is then caught by the id check at the top of `trackBatch`.
+   * again. A real duplicate is then caught by the id check at the top of the batch (the claim of
+   * `trackBatchSync`, or `trackBatch`'s read of the ids that exist).
    */
   private retryOrThrow(error: unknown, tenantId: string, attempt: number, events: number): void {
     if (!isConflict(error) || attempt >= this.maxRetries) throw error;
@@ -433,7 +434,7 @@ export class Engine extends EventEmitter<Listeners> {
 
   /**
    * Builds the stored events of a batch and finds the leads and people they touch. Duplicates are
-   * the inputs `claimed` marks (ids claimed, see {@link Engine.trackBatch}), or else those whose id
+   * the inputs `claimed` marks (ids claimed, see {@link Engine.trackBatchSync}), or else those whose id
    * is in `existing` or repeats an earlier input's.
    */
   private planBatch(tenantId: string, inputs: readonly EventInput[], now: number, existing: ReadonlySet<string> | undefined, claimed: readonly boolean[] | undefined, aliases: Map<string, string | undefined> | undefined): BatchPlan {
@@ -527,9 +528,10 @@ export class Engine extends EventEmitter<Listeners> {
       audit: [],
       lifecycle: [],
       listening,
-      // One context for the whole batch; only `profile` changes from event to event (and the fields of `facts`, written by each step).
+      // One context for the whole batch; `profile` changes from event to event (and the fields of
+      // `facts`, written by each step), `counters` when a step first changes one or a replay sets them.
       // The counters read are shared: the first step that changes one copies them (see `StepContext.counters`).
-      ctx: { profile: undefined, counters, countersShared: true, now, lifecycle: listening, facts: this.stepFacts },
+      ctx: { profile: undefined, counters, countersOwned: false, now, lifecycle: listening, facts: this.stepFacts },
       next: 0,
     };
   }
@@ -584,7 +586,7 @@ export class Engine extends EventEmitter<Listeners> {
     const replay = this.replay(leadId, [...history, ...(fold.earlier.get(leadId) ?? []), event], previous, previous, fold.ctx, fold.ctx.counters);
     // A new Map, the fold's own from here on.
     fold.ctx.counters = replay.counters;
-    fold.ctx.countersShared = false;
+    fold.ctx.countersOwned = true;
     this.foldedEvent(fold, i, previous, replay.lead as LeadState, replay.steps, true);
     fold.next = i + 1;
   }
@@ -633,7 +635,7 @@ export class Engine extends EventEmitter<Listeners> {
     const working = new Map(counters);
     for (const owner of before) working.set(loadKey(owner), (working.get(loadKey(owner)) ?? 0) - 1);
     const hostTransitions = basis?.stageHistory.filter((t) => t.cause === 'host') ?? [];
-    const replayCtx: StepContext = { ...ctx, counters: working, countersShared: false, ...(basis ? { assignments: basis.assignments } : {}) };
+    const replayCtx: StepContext = { ...ctx, counters: working, countersOwned: true, ...(basis ? { assignments: basis.assignments } : {}) };
     const { lead, steps } = foldLead(this.runtime, leadId, events, replayCtx, { hostTransitions, ...(basis ? { createdAt: basis.createdAt } : {}) });
     const result = new Map(counters);
     for (const [key, value] of replayCtx.counters) if (key.startsWith('rr:')) result.set(key, value);
@@ -1195,8 +1197,9 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  * Runs a generator that yields the values it waits for (`const x = (yield p) as T`): synchronously,
  * handing each plain value straight back, until the first promise; from there on asynchronously,
  * awaiting each yielded value (a rejection is thrown into the generator, where `try` sees it as
- * it would an `await`). So one body of code serves both the memory store's synchronous calls and
- * every other store's promises, and returns a plain value when nothing had to be awaited.
+ * it would an `await`). It returns a plain value when nothing had to be awaited: a batch of several
+ * tenants (`trackGrouped`) on the memory store stays synchronous; `trackBatch`, which serves only
+ * stores' promises, goes asynchronous at its first store call.
  */
 function drive<T>(g: Generator<unknown, T, unknown>): T | Promise<T> {
   for (let step = g.next(); ; step = g.next(step.value)) {

@@ -26,13 +26,14 @@ export type PriorLead = Omit<LeadState, 'components' | 'breakdown'>;
 export interface StepContext {
   profile: Record<string, unknown> | undefined;
   /**
-   * Owner loads and round-robin cursors, which a fold updates as it goes: in place when the Map is
-   * the fold's own; when it is shared (`countersShared`, the Map the store read), the first change
-   * replaces it with a copy, and a fold that changes none copies nothing (a copy per call was
-   * ~0.27 KB of each single `track()`, sampled).
+   * Owner loads and round-robin cursors, which a fold updates as it goes. The first change
+   * replaces them with a copy (so a Map read from the store, or shared, is never written, and a
+   * fold that changes none copies nothing: a copy per call was ~0.27 KB of each single `track()`,
+   * sampled), unless `countersOwned` says they are the caller's own Map.
    */
   counters: ReadonlyMap<string, number>;
-  countersShared?: boolean;
+  /** True when `counters` is the caller's own Map, updated in place. @defaultValue false */
+  countersOwned?: boolean;
   targetOwners?: readonly string[];
   /** Wall-clock time of processing, for `createdAt` / `updatedAt`. */
   now: number;
@@ -242,13 +243,11 @@ function qualifyAndRoute(rt: Runtime, previous: PriorLead | undefined, event: St
   if (ctx.targetOwners) input.targetOwners = ctx.targetOwners;
   const routing = route(rt, input);
   if (routing.counters.length > 0) {
-    if (ctx.countersShared) {
+    if (!ctx.countersOwned) {
       ctx.counters = new Map(ctx.counters);
-      ctx.countersShared = false;
+      ctx.countersOwned = true;
     }
     const counters = ctx.counters as Map<string, number>;
-    // Indexed, not for-of: for-of over a frozen array allocates its iterator and results (88 bytes
-    // per loop, measured on Node 20).
     for (let k = 0; k < routing.counters.length; k++) {
       const c = routing.counters[k] as RoutingDecision['counters'][number];
       counters.set(c.key, (counters.get(c.key) ?? 0) + c.delta);

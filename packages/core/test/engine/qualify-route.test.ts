@@ -185,6 +185,22 @@ describe('routing', () => {
     await expect(strict.track({ id: 's', type: 'view', subjectId: 'south-y', occurredAt: MON_9 })).rejects.toThrow('boom');
   });
 
+  it("keeps each engine's counter changes its own, in its own store, when the config's routing reads no counter", async () => {
+    // No capacity, least-loaded or round-robin: the engines read no counter (one shared empty Map)
+    // but still count each owner's open leads. A step must copy before it writes.
+    const config: ConfigInput = { signals: { view: { points: 60 } }, routing: { minScore: 50, owners, rules: [{ name: 'ops', to: { owners: 'target' } }] } };
+    const loads = [];
+    for (const subjectId of ['u1', 'u2']) {
+      const { engine } = makeEngine(config);
+      await engine.track({ id: subjectId, type: 'view', subjectId, targetId: 'tour-b', occurredAt: MON_9 });
+      loads.push(Object.fromEntries(await engine.store.getCounters('default', ['load:op-1', 'load:op-2'])));
+    }
+    expect(loads).toEqual([
+      { 'load:op-1': 1, 'load:op-2': 1 },
+      { 'load:op-1': 1, 'load:op-2': 1 },
+    ]);
+  });
+
   it('least-loaded balances on the loads stored by earlier calls, owners without a capacity included', async () => {
     const { engine } = makeEngine({
       signals: { view: { points: 60 } },
