@@ -440,7 +440,6 @@ export class Engine extends EventEmitter<Listeners> {
   private planBatch(tenantId: string, inputs: readonly EventInput[], now: number, existing: ReadonlySet<string> | undefined, claimed: readonly boolean[] | undefined, aliases: Map<string, string | undefined> | undefined): BatchPlan {
     const rt = this.runtime;
     const events: Array<StoredEvent | undefined> = new Array(inputs.length);
-    const eventLeadIds: Array<string | undefined> = new Array(inputs.length);
     const eventLeads: Array<number | undefined> = new Array(inputs.length);
     // Made only for a batch of several events whose ids were not claimed.
     const seen = existing !== undefined && inputs.length > 1 ? new Set<string>() : undefined;
@@ -461,7 +460,6 @@ export class Engine extends EventEmitter<Listeners> {
       const event = storedEvent(input, tenantId, input.subjectId ?? aliases?.get(input.anonymousId as string) ?? `anon:${input.anonymousId}`, now);
       events[i] = event;
       const leadId = rt.signals.has(event.type) ? leadIdOf(rt, event) : undefined;
-      eventLeadIds[i] = leadId;
       if (leadId !== undefined) {
         let lead = repeats?.leads.get(leadId);
         if (lead === undefined) {
@@ -475,7 +473,7 @@ export class Engine extends EventEmitter<Listeners> {
     }
     leadIds.length = leadCount;
     subjects.length = subjectCount;
-    return { tenantId, inputs, now, events, fresh, eventLeadIds, eventLeads, leadIds, subjects };
+    return { tenantId, inputs, now, events, fresh, eventLeads, leadIds, subjects };
   }
 
   /**
@@ -507,14 +505,13 @@ export class Engine extends EventEmitter<Listeners> {
     }
     const listening = emit !== this.emitAllBound || this.eventNames().length > 0;
     // The plan's fields written out: a spread of it here allocated ~8 KB per batch (sampled).
-    const { tenantId, inputs, now, events, fresh, eventLeadIds, eventLeads, leadIds, subjects } = plan;
+    const { tenantId, inputs, now, events, fresh, eventLeads, leadIds, subjects } = plan;
     return {
       tenantId,
       inputs,
       now,
       events,
       fresh,
-      eventLeadIds,
       eventLeads,
       leadIds,
       subjects,
@@ -545,7 +542,7 @@ export class Engine extends EventEmitter<Listeners> {
    * past it), or returns the batch's length when done.
    */
   private foldInOrder(fold: BatchFold): number {
-    const { inputs, events, eventLeadIds, eventLeads, results, tenantId, ctx } = fold;
+    const { inputs, events, eventLeads, leadIds, results, tenantId, ctx } = fold;
     for (let i = fold.next; i < inputs.length; i++) {
       const event = events[i];
       if (!event) {
@@ -554,16 +551,16 @@ export class Engine extends EventEmitter<Listeners> {
         results[i] = { status: 'duplicate', eventId: input.id, tenantId, leads: [], effects: [] };
         continue;
       }
-      const leadId = eventLeadIds[i];
-      if (leadId === undefined) {
+      const k = eventLeads[i];
+      if (k === undefined) {
         if (fold.listening) fold.lifecycle.push({ type: 'event.tracked', payload: { event, leadIds: [] } });
         results[i] = { status: 'stored', eventId: event.id, tenantId, leads: [], effects: [] };
         continue;
       }
-      const previous = fold.working[eventLeads[i] as number] ?? fold.stored[eventLeads[i] as number];
+      const previous = fold.working[k] ?? fold.stored[k];
       if (previous && !isAfter(event, previous.cursor)) return i;
       ctx.profile = fold.profiles?.get(event.subjectRef);
-      const step = applyEvent(this.runtime, previous, event, leadId, ctx);
+      const step = applyEvent(this.runtime, previous, event, leadIds[k] as string, ctx);
       this.foldedEvent(fold, i, previous, step.lead, [step], false);
     }
     fold.next = inputs.length;
@@ -573,17 +570,17 @@ export class Engine extends EventEmitter<Listeners> {
   /** Folds event `i`, which sorts before its lead's cursor, by replaying the lead's `history` (from the store) with it in canonical order. */
   private foldLate(fold: BatchFold, i: number, history: StoredEvent[]): void {
     const event = fold.events[i] as StoredEvent;
-    const leadId = fold.eventLeadIds[i] as string;
-    const previous = (fold.working[fold.eventLeads[i] as number] ?? fold.stored[fold.eventLeads[i] as number]) as PriorLead;
+    const k = fold.eventLeads[i] as number;
+    const previous = (fold.working[k] ?? fold.stored[k]) as PriorLead;
     fold.ctx.profile = fold.profiles?.get(event.subjectRef);
     // The batch's earlier events by lead are indexed at the first replay only (kept for every
     // event, the lists were ~100 bytes of garbage per event; found by a scan per replay, a
     // shuffled backfill would cost a quadratic number of comparisons).
     if (!fold.earlier) {
       fold.earlier = new Map();
-      for (let j = 0; j < i; j++) if (fold.eventLeadIds[j] !== undefined) pushTo(fold.earlier, fold.eventLeadIds[j] as string, fold.events[j] as StoredEvent);
+      for (let j = 0; j < i; j++) if (fold.eventLeads[j] !== undefined) pushTo(fold.earlier, fold.eventLeads[j] as number, fold.events[j] as StoredEvent);
     }
-    const replay = this.replay(leadId, [...history, ...(fold.earlier.get(leadId) ?? []), event], previous, previous, fold.ctx, fold.ctx.counters);
+    const replay = this.replay(fold.leadIds[k] as string, [...history, ...(fold.earlier.get(k) ?? []), event], previous, previous, fold.ctx, fold.ctx.counters);
     // A new Map, the fold's own from here on.
     fold.ctx.counters = replay.counters;
     fold.ctx.countersOwned = true;
@@ -594,13 +591,13 @@ export class Engine extends EventEmitter<Listeners> {
   /** Records what folding event `i` into its lead made: the event to commit, the working lead, deliveries, audit, lifecycle events and the event's result. */
   private foldedEvent(fold: BatchFold, i: number, previous: PriorLead | undefined, lead: LeadState, steps: StepResult[], replayed: boolean): void {
     const event = fold.events[i] as StoredEvent;
-    const leadId = fold.eventLeadIds[i] as string;
-    if (fold.earlier) pushTo(fold.earlier, leadId, event);
+    const k = fold.eventLeads[i] as number;
+    if (fold.earlier) pushTo(fold.earlier, k, event);
     // `lead` is the step's own new object, not shared with anything committed yet: the version
     // and delivery record are set on it in place (each copy here was a full lead per event).
     lead.version = (previous?.version ?? 0) + 1;
     const delivery = this.deliver(lead, previous, steps, fold.now);
-    fold.working[fold.eventLeads[i] as number] = lead;
+    fold.working[k] = lead;
     // Indexed: `delivery.effects` is usually a shared frozen empty array (for-of would allocate an iterator).
     for (let k = 0; k < delivery.effects.length; k++) fold.effects.push(delivery.effects[k] as DeliveryEffect);
     if (lead.stageHistory !== previous?.stageHistory) this.auditFor(lead, previous, fold.now, fold.audit);
@@ -609,7 +606,7 @@ export class Engine extends EventEmitter<Listeners> {
     if (fold.listening) {
       if (replayed) fold.lifecycle.push(...this.replayLifecycle(lead, previous, delivery.routed, event.id));
       else for (const e of (steps[0] as StepResult).lifecycle) fold.lifecycle.push(e);
-      fold.lifecycle.push({ type: 'event.tracked', payload: { event, leadIds: [leadId] } });
+      fold.lifecycle.push({ type: 'event.tracked', payload: { event, leadIds: [fold.leadIds[k] as string] } });
     }
     const last = steps[steps.length - 1];
     const effects = delivery.effects.length > 0 ? delivery.effects : [];
@@ -1066,11 +1063,10 @@ interface BatchPlan {
   /** How many of `events` are not duplicates: every one is committed, in input order (see {@link commitOf}). */
   readonly fresh: number;
   /**
-   * Each event's lead id (undefined: it scores no lead), computed once: building the key string
-   * and hashing it again in the fold cost ~4% of the pipeline.
+   * Each event's lead as its position in `leadIds` (undefined: it scores no lead), where the fold
+   * keeps the lead's state: the lead id is computed once per event (building the key string and
+   * hashing it again in the fold cost ~4% of the pipeline).
    */
-  readonly eventLeadIds: ReadonlyArray<string | undefined>;
-  /** Each event's lead as its position in `leadIds` (undefined: it scores no lead), where the fold keeps the lead's working state. */
   readonly eventLeads: ReadonlyArray<number | undefined>;
   /**
    * The leads the batch's events score, each once, in the order first seen: the order of the
@@ -1102,8 +1098,8 @@ interface BatchFold extends BatchPlan {
    * here was ~0.2 KB per single `track()` and two hash operations per event).
    */
   readonly working: Array<LeadState | undefined>;
-  /** The batch's events by lead up to the event being folded, once a replay needed them. */
-  earlier: Map<string, StoredEvent[]> | undefined;
+  /** The batch's events by lead (its position in `leadIds`) up to the event being folded, once a replay needed them. */
+  earlier: Map<number, StoredEvent[]> | undefined;
   readonly results: TrackResult[];
   readonly effects: Effect[];
   readonly audit: AuditEntry[];
