@@ -495,7 +495,10 @@ export class Engine extends EventEmitter<Listeners> {
   private startFold(plan: BatchPlan, reads: BatchReads, emit: (events: LifecycleEvent[]) => void): BatchFold {
     // By position in `leadIds`, as the batch keeps its working leads (a Store's `getLeads` answers with a Map).
     const read = reads[0];
-    const stored = Array.isArray(read) ? read : plan.leadIds.map((id) => (read as ReadonlyMap<string, PriorLead>).get(id));
+    // The fold's own array either way (the memory store's read makes a new one per call): it drops each lead read after its first step.
+    const stored = (Array.isArray(read) ? read : plan.leadIds.map((id) => (read as ReadonlyMap<string, PriorLead>).get(id))) as Array<PriorLead | undefined>;
+    const expected: Array<number | null> = new Array(stored.length);
+    for (let k = 0; k < stored.length; k++) expected[k] = stored[k]?.version ?? null;
     const counters = reads[1];
     // Made only when someone has a profile (an empty Map per call otherwise).
     let profiles: Map<string, Record<string, unknown>> | undefined;
@@ -516,6 +519,7 @@ export class Engine extends EventEmitter<Listeners> {
       leadIds,
       subjects,
       stored,
+      expected,
       counters,
       profiles,
       working: new Array(leadIds.length),
@@ -598,6 +602,7 @@ export class Engine extends EventEmitter<Listeners> {
     lead.version = (previous?.version ?? 0) + 1;
     const delivery = this.deliver(lead, previous, steps, fold.now);
     fold.working[k] = lead;
+    fold.stored[k] = undefined;
     // Indexed: `delivery.effects` is usually a shared frozen empty array (for-of would allocate an iterator).
     for (let k = 0; k < delivery.effects.length; k++) fold.effects.push(delivery.effects[k] as DeliveryEffect);
     if (lead.stageHistory !== previous?.stageHistory) this.auditFor(lead, previous, fold.now, fold.audit);
@@ -1088,8 +1093,15 @@ type BatchReads = readonly [ReadonlyArray<PriorLead | undefined> | ReadonlyMap<s
  * far. One object, so that the generator that waits for the store keeps few locals.
  */
 interface BatchFold extends BatchPlan {
-  /** The leads as read before the batch, at their positions in `leadIds` (undefined: new). */
-  readonly stored: ReadonlyArray<PriorLead | undefined>;
+  /**
+   * The leads as read before the batch, at their positions in `leadIds` (undefined: new), each
+   * until its first step: then `working` has the lead, and the state read is dropped. Kept to the
+   * batch's end, the states read were ~0.4 KB per event that every scavenge during a `trackMany`
+   * of 1,000 events copied (the batch's objects are live until it commits).
+   */
+  readonly stored: Array<PriorLead | undefined>;
+  /** The version each lead was read at (null: new), which the commit expects to find. */
+  readonly expected: ReadonlyArray<number | null>;
   /** The counters as read before the batch (`ctx.counters`: as the batch's steps left them). */
   readonly counters: ReadonlyMap<string, number>;
   readonly profiles: ReadonlyMap<string, Record<string, unknown>> | undefined;
@@ -1136,7 +1148,7 @@ function writesOf(fold: BatchFold): CommitBatch['leads'] {
   const writes: CommitBatch['leads'] = new Array(fold.working.length);
   for (let k = 0; k < writes.length; k++) {
     const lead = fold.working[k] as LeadState;
-    writes[k] = { lead, expectedVersion: fold.stored[k]?.version ?? null };
+    writes[k] = { lead, expectedVersion: fold.expected[k] as number | null };
   }
   return writes;
 }
