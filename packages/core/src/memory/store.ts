@@ -44,8 +44,8 @@ interface OutboxSlot {
 
 const DEFAULT_LIST_LIMIT = 100;
 
-/** The store calls the engine's track path makes. */
-const TRACK_CALLS = ['commit', 'existingEventIds', 'getLeads', 'getCounters', 'getProfile', 'resolveAlias', 'subjectEvents'] as const;
+/** The store calls the engine's track path makes. @internal */
+export const TRACK_CALLS = ['commit', 'existingEventIds', 'getLeads', 'getCounters', 'getProfile', 'resolveAlias', 'subjectEvents'] as const;
 type TrackCalls = (typeof TRACK_CALLS)[number];
 
 /**
@@ -191,7 +191,12 @@ export class MemoryStore implements Store {
    */
   syncAccess(): SyncStoreAccess | undefined {
     if (this.#claim) return undefined;
-    for (const name of TRACK_CALLS) if (this[name] !== ORIGINAL_METHODS[name]) return undefined;
+    // Each of TRACK_CALLS written out (a test checks every one): a loop over the names read them as
+    // keyed properties, 14 generic lookups per call, ~2% of a single `track()` (line-level CPU
+    // profile, 400k single calls).
+    const o = ORIGINAL_METHODS;
+    if (this.commit !== o.commit || this.existingEventIds !== o.existingEventIds || this.getLeads !== o.getLeads || this.getCounters !== o.getCounters) return undefined;
+    if (this.getProfile !== o.getProfile || this.resolveAlias !== o.resolveAlias || this.subjectEvents !== o.subjectEvents) return undefined;
     return this.#sync;
   }
 

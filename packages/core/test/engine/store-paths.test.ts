@@ -7,6 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createEngine, isLeadpipeError, ManualClock, MemoryStore, type ConfigInput, type EventInput, type LeadState } from '../../src/index.js';
+import { TRACK_CALLS } from '../../src/memory/store.js';
 import { MAX_KEYS } from '../../src/memory/string-table.js';
 import { errorWhile, reportSize } from '../memory/full-tables.js';
 
@@ -111,6 +112,13 @@ describe('memory store: synchronous and asynchronous track paths', () => {
     const original = patched.commit.bind(patched);
     patched.commit = (batch) => original(batch);
     expect(patched.syncAccess()).toBeUndefined();
+    // Each track-path method on its own (syncAccess checks them one by one).
+    for (const name of TRACK_CALLS) {
+      const store = new MemoryStore();
+      const method = store[name] as (...args: unknown[]) => unknown;
+      Object.assign(store, { [name]: (...args: unknown[]) => method.apply(store, args) });
+      expect(store.syncAccess(), name).toBeUndefined();
+    }
   });
 
   it(`the same operations give the same results, lifecycle events and stored data on both paths (${RUNS} runs)`, async () => {
