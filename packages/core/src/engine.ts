@@ -382,7 +382,7 @@ export class Engine extends EventEmitter<Listeners> {
       if (anonymousId !== undefined) (aliases ??= new Map()).set(anonymousId, (yield store.resolveAlias(tenantId, anonymousId)) as string | undefined);
     }
     const plan = this.planBatch(tenantId, inputs, now, existing, undefined, aliases);
-    const fold = this.startFold(plan, (yield Promise.all(this.readsFor(plan, store))) as BatchReads, emit);
+    const fold = this.startFold(plan, (yield Promise.all(this.readsFor(plan, store, false))) as BatchReads, emit);
     // Fold in input order; an event that sorts before its lead's cursor stops the in-order fold
     // until its lead's history is read.
     for (let i = this.foldInOrder(fold); i < inputs.length; i = this.foldInOrder(fold)) {
@@ -412,7 +412,7 @@ export class Engine extends EventEmitter<Listeners> {
         if (anonymousId !== undefined) (aliases ??= new Map()).set(anonymousId, store.resolveAlias(tenantId, anonymousId));
       }
       const plan = this.planBatch(tenantId, inputs, now, undefined, duplicates, aliases);
-      fold = this.startFold(plan, this.readsFor(plan, store) as unknown as BatchReads, emit);
+      fold = this.startFold(plan, this.readsFor(plan, store, true) as unknown as BatchReads, emit);
       for (let i = this.foldInOrder(fold); i < inputs.length; i = this.foldInOrder(fold)) this.foldLate(fold, i, this.historyOf(fold, i, store) as StoredEvent[]);
       if (plan.fresh > 0) {
         store.commit(commitOf(fold));
@@ -482,10 +482,12 @@ export class Engine extends EventEmitter<Listeners> {
    * of the exact size: each local of `trackBatch` is a register its generator object keeps (its
    * object went from 408 to 344 bytes, sampled), and the array literal grew on its first `push`.
    */
-  private readsFor(plan: BatchPlan, store: TrackStore): unknown[] {
+  private readsFor(plan: BatchPlan, store: TrackStore, sync: boolean): unknown[] {
     const { tenantId, leadIds } = plan;
     const reads: unknown[] = new Array(2 + plan.subjects.length);
-    reads[0] = leadIds.length === 0 ? NO_LEADS : 'readLeads' in store ? store.readLeads(tenantId, leadIds) : store.getLeads(tenantId, leadIds);
+    // `readLeads` on the memory store's synchronous access only (`sync`), not wherever a method of
+    // that name exists: a Store of another kind may have one with another contract.
+    reads[0] = leadIds.length === 0 ? NO_LEADS : sync ? (store as SyncStoreAccess).readLeads(tenantId, leadIds) : (store as Store).getLeads(tenantId, leadIds);
     reads[1] = leadIds.length > 0 ? this.readCounters(tenantId, store) : NO_COUNTERS;
     for (let k = 0; k < plan.subjects.length; k++) reads[2 + k] = store.getProfile(tenantId, plan.subjects[k] as string);
     return reads;
@@ -495,8 +497,11 @@ export class Engine extends EventEmitter<Listeners> {
   private startFold(plan: BatchPlan, reads: BatchReads, emit: (events: LifecycleEvent[]) => void): BatchFold {
     // By position in `leadIds`, as the batch keeps its working leads (a Store's `getLeads` answers with a Map).
     const read = reads[0];
-    // The fold's own array either way (the memory store's read makes a new one per call): it drops each lead read after its first step.
-    const stored = (Array.isArray(read) ? read : plan.leadIds.map((id) => (read as ReadonlyMap<string, PriorLead>).get(id))) as Array<PriorLead | undefined>;
+    // The fold's own array, which it writes (it drops each lead read after the lead's first step):
+    // the memory store's synchronous read makes a new one per call, and a Store's Map is turned
+    // into one here. The shared frozen NO_LEADS is read only for a batch that scores no lead, so
+    // nothing writes it.
+    const stored = Array.isArray(read) ? read : plan.leadIds.map((id) => (read as ReadonlyMap<string, PriorLead>).get(id));
     const expected: Array<number | null> = new Array(stored.length);
     for (let k = 0; k < stored.length; k++) expected[k] = stored[k]?.version ?? null;
     const counters = reads[1];
@@ -1086,7 +1091,7 @@ interface BatchPlan {
  * What a batch reads before it folds: its leads (in the order of `leadIds` from the memory store's
  * synchronous read, by id from a Store's), the counters, then each subject's profile (see {@link Engine.readsFor}).
  */
-type BatchReads = readonly [ReadonlyArray<PriorLead | undefined> | ReadonlyMap<string, PriorLead>, ReadonlyMap<string, number>, ...Array<Profile | undefined>];
+type BatchReads = readonly [Array<PriorLead | undefined> | ReadonlyMap<string, PriorLead>, ReadonlyMap<string, number>, ...Array<Profile | undefined>];
 
 /**
  * A planned batch being folded into its leads: what was read for it and what its events made so
@@ -1096,8 +1101,8 @@ interface BatchFold extends BatchPlan {
   /**
    * The leads as read before the batch, at their positions in `leadIds` (undefined: new), each
    * until its first step: then `working` has the lead, and the state read is dropped. Kept to the
-   * batch's end, the states read were ~0.4 KB per event that every scavenge during a `trackMany`
-   * of 1,000 events copied (the batch's objects are live until it commits).
+   * batch's end, the states read were ~0.4 KB per lead read that every scavenge during a
+   * `trackMany` of 1,000 events copied (the batch's objects are live until it commits).
    */
   readonly stored: Array<PriorLead | undefined>;
   /** The version each lead was read at (null: new), which the commit expects to find. */

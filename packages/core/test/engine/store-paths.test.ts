@@ -185,6 +185,22 @@ describe('memory store: synchronous and asynchronous track paths', () => {
     expect(await store.existingEventIds('default', ['b1', 'b2', 'other'])).toEqual(new Set(['b1', 'b2']));
   });
 
+  it('a Store with a method named readLeads is read through getLeads all the same (readLeads is the memory store\'s synchronous access only)', async () => {
+    let called = 0;
+    class WithReadLeads extends AsyncOnlyStore {
+      readLeads(): never {
+        called++;
+        throw new Error('not the memory store\'s synchronous readLeads');
+      }
+    }
+    const store = new WithReadLeads();
+    const engine = createEngine({ config, store, clock: new ManualClock(Date.parse('2025-06-02T09:00:00Z')) });
+    await engine.track({ id: 'r1', type: 'view', subjectId: 'u1', targetId: 't1', occurredAt: '2025-06-02T08:00:00Z' });
+    const [second] = await engine.trackMany([{ id: 'r2', type: 'view', subjectId: 'u1', targetId: 't1', occurredAt: '2025-06-02T08:05:00Z' }]);
+    expect(second?.leads[0]?.version).toBe(2);
+    expect(called).toBe(0);
+  });
+
   it('a method replaced on the prototype (a spy) turns the synchronous path off too', () => {
     const original = MemoryStore.prototype.getProfile;
     try {
