@@ -115,10 +115,28 @@ export function advance(rt: Runtime, state: ScoringState, from: number, to: numb
 function advanceSignal(def: SignalRuntime, s: SignalState, to: number, elapsed: number): SignalState {
   if (def.windowMs !== undefined && s.window) {
     const kept = s.window.filter(([t]) => to - t < (def.windowMs as number));
-    return { ...s, window: kept, value: windowValue(def, kept, to) };
+    return withValue(s, windowValue(def, kept, to), kept);
   }
-  if (def.halfLifeMs !== undefined) return { ...s, value: s.value * 2 ** (-elapsed / def.halfLifeMs) };
+  if (def.halfLifeMs !== undefined) return withValue(s, s.value * 2 ** (-elapsed / def.halfLifeMs), s.window);
   return s;
+}
+
+/**
+ * A copy of `s` with another value (and window), built field by field in the order `addToSignal`
+ * adds them, so that every state has one of a few shapes. A spread (`{ ...s, value }`) was a
+ * generic object clone here, because the states' shapes vary (with or without a calendar bucket
+ * or a window, made by a step or read back by a store): that line was 6.2% of a line-level CPU
+ * profile of the step alone (400k tour events, leads kept as objects in a Map), 1.4% after.
+ * Measured over 400k tour events, alternating runs: the step alone 9.27 → 7.87 µs per event (means
+ * of eight, lower in seven), the pipeline in chunks of 1,000 17.5 → 16.2 µs (four each, never
+ * higher). Only a state's own fields are kept, as a step keeps only a lead's `LeadState` fields.
+ */
+function withValue(s: SignalState, value: number, window: SignalState['window']): SignalState {
+  const next: SignalState = { value };
+  if (window !== undefined) next.window = window;
+  if (s.bucket !== undefined) next.bucket = s.bucket;
+  if (s.inBucket !== undefined) next.inBucket = s.inBucket;
+  return next;
 }
 
 function windowValue(def: SignalRuntime, entries: Array<[number, number]>, at: number): number {

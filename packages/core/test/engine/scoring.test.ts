@@ -32,6 +32,25 @@ describe('scoring', () => {
     expect(lead.breakdown.sources).toEqual({ add: 30, ping: 1 });
   });
 
+  it('keeps a signal\'s window and calendar bucket through the decay between its events', async () => {
+    // Both adds are inside the window at the ping: the second add's decay must keep the first's entry.
+    const windowed = await scoreAfter({ signals: { add: { points: 30, window: '3d', halfLife: '1000d' }, ping: { points: 0 } } }, [
+      { type: 'add', occurredAt: 0 },
+      { type: 'add', occurredAt: DAY },
+      { type: 'ping', occurredAt: 2 * DAY },
+    ]);
+    expect(windowed.scoring.signals.add?.window).toHaveLength(2);
+    expect(windowed.score).toBeCloseTo(60, 0); // 30 + 30, decayed by a day or two of a 1000-day half-life
+    // The third view of the day is over the cap: the decay before it must keep the day's count.
+    const capped = await scoreAfter({ signals: { view: { points: 8, halfLife: '1000d', cap: { max: 2, per: 'day' } } } }, [
+      { type: 'view', occurredAt: 10 * HOUR },
+      { type: 'view', occurredAt: 11 * HOUR },
+      { type: 'view', occurredAt: 12 * HOUR },
+    ]);
+    expect(capped.scoring.signals.view).toMatchObject({ inBucket: 3 });
+    expect(capped.score).toBe(16);
+  });
+
   it('caps and diminishes per calendar day in the configured time zone', async () => {
     const config: ConfigInput = { timeZone: 'America/Chicago', signals: { view: { points: 8, cap: { max: 3, per: 'day' }, diminishing: 0.5 } } };
     // Four views late Monday (Chicago), then one just after Chicago midnight (still Monday in UTC? no: Tuesday 05:00 UTC).
