@@ -129,7 +129,8 @@ function advanceSignal(def: SignalRuntime, s: SignalState, to: number, elapsed: 
  * profile of the step alone (400k tour events, leads kept as objects in a Map), 1.4% after.
  * Measured over 400k tour events, alternating runs: the step alone 9.27 → 7.87 µs per event (means
  * of eight, lower in seven), the pipeline in chunks of 1,000 17.5 → 16.2 µs (four each, never
- * higher). Only a state's own fields are kept, as a step keeps only a lead's `LeadState` fields.
+ * higher). Only `SignalState`'s four fields are kept, each when it is defined (the spread also copied
+ * any other key, and keys set to undefined), as a step keeps only a lead's `LeadState` fields.
  */
 function withValue(s: SignalState, value: number, window: SignalState['window']): SignalState {
   const next: SignalState = { value };

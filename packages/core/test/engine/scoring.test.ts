@@ -49,6 +49,12 @@ describe('scoring', () => {
     ]);
     expect(capped.scoring.signals.view).toMatchObject({ inBucket: 3 });
     expect(capped.score).toBe(16);
+    // The decayed copy (here of `add`, decayed by the ping) keeps the order in which a step adds the fields.
+    const both = await scoreAfter({ signals: { add: { points: 5, window: '3d', halfLife: '1000d', cap: { max: 5, per: 'day' } }, ping: { points: 0 } } }, [
+      { type: 'add', occurredAt: 10 * HOUR },
+      { type: 'ping', occurredAt: 11 * HOUR },
+    ]);
+    expect(Object.keys(both.scoring.signals.add ?? {})).toEqual(['value', 'window', 'bucket', 'inBucket']);
   });
 
   it('caps and diminishes per calendar day in the configured time zone', async () => {
