@@ -4,6 +4,7 @@
  * - **Throughput** is measured in timed groups: a group of `group` operations is timed with
  *   `process.hrtime.bigint()` (so the clock is read twice per group, not per operation), and
  *   groups run until the time budget is used up. ops/s = operations ÷ the sum of group times.
+ *   Implementations compared with each other take turns in rounds ({@link interleave}).
  * - **Latency** comes from the same groups: each group's time ÷ its size is one per-operation
  *   sample; p50 and p99 are taken over those samples. For fast evaluators a group is 100
  *   operations (the clock's own cost, ~50 ns, would otherwise dominate a 100 ns evaluation); for
@@ -41,10 +42,8 @@ export function quantile(values: number[] | Float64Array, q: number): number {
   return values[index] as number;
 }
 
-/** Options of {@link measureSync} and {@link measureAsync}. */
-export interface MeasureOptions {
-  /** Time budget for the timed part, ms. */
-  budgetMs: number;
+/** Options of a {@link Meter}. */
+export interface MeterOptions {
   /** Warm-up time before timing, ms (lets the JIT optimise the code under test). */
   warmupMs: number;
   /** Operations per timed group. */
@@ -54,54 +53,88 @@ export interface MeasureOptions {
 const now = () => process.hrtime.bigint();
 
 /**
- * Times a synchronous operation `fn(i)` (i = 0, 1, 2, …) in groups. `fn`'s return values are
- * folded into a sink so the optimiser cannot drop the work.
+ * Times an operation `fn(i)` (i = 0, 1, 2, …) in groups, over as many timed stretches as
+ * {@link Meter.run} is called: samples, time and operations add up across stretches, so several
+ * implementations can take turns (see {@link interleave}). `fn`'s return values are folded into a
+ * sink so the optimiser cannot drop the work. With `async`, each call's promise is awaited before
+ * the next; without, the loop never awaits (an `await` per call would add a microtask turn to an
+ * operation of a few hundred nanoseconds).
  */
-export function measureSync(fn: (i: number) => number, options: MeasureOptions): Timing & { sink: number } {
-  const { budgetMs, warmupMs, group } = options;
-  let sink = 0;
-  let i = 0;
-  const warmEnd = performance.now() + warmupMs;
-  while (performance.now() < warmEnd) for (let k = 0; k < group; k++) sink += fn(i++);
-  const samples: number[] = [];
-  let totalNs = 0n;
-  const budgetNs = BigInt(Math.round(budgetMs * 1e6));
-  while (totalNs < budgetNs) {
-    const t0 = now();
+export class Meter {
+  #sink = 0;
+  #i = 0;
+  #totalNs = 0n;
+  readonly #samples: number[] = [];
+
+  constructor(
+    private readonly fn: ((i: number) => number) | ((i: number) => Promise<number>),
+    private readonly options: MeterOptions & { async?: boolean },
+  ) {}
+
+  /** Runs the operation untimed for the warm-up time. */
+  async warmUp(): Promise<void> {
+    const end = performance.now() + this.options.warmupMs;
+    while (performance.now() < end) {
+      const pending = this.#group();
+      if (pending) await pending;
+    }
+  }
+
+  /** Runs timed groups until `budgetMs` more of timed time is used. */
+  async run(budgetMs: number): Promise<void> {
+    const until = this.#totalNs + BigInt(Math.round(budgetMs * 1e6));
+    while (this.#totalNs < until) {
+      const t0 = now();
+      const pending = this.#group();
+      if (pending) await pending;
+      const dt = now() - t0;
+      this.#totalNs += dt;
+      this.#samples.push(Number(dt) / this.options.group);
+    }
+  }
+
+  /** Everything timed so far. */
+  timing(): Timing & { sink: number } {
+    const { group } = this.options;
+    const ops = this.#samples.length * group;
+    const seconds = Number(this.#totalNs) / 1e9;
+    const samples = [...this.#samples];
+    return { ops, seconds, opsPerSec: ops / seconds, p50us: quantile(samples, 0.5) / 1000, p99us: quantile(samples, 0.99) / 1000, group, sink: this.#sink };
+  }
+
+  /** One group of calls; returns a promise only for an `async` operation. */
+  #group(): Promise<void> | undefined {
+    const { group } = this.options;
+    if (this.options.async) return this.#asyncGroup(this.fn as (i: number) => Promise<number>, group);
+    const fn = this.fn as (i: number) => number;
+    let sink = this.#sink;
+    let i = this.#i;
     for (let k = 0; k < group; k++) sink += fn(i++);
-    const dt = now() - t0;
-    totalNs += dt;
-    samples.push(Number(dt) / group);
+    this.#sink = sink;
+    this.#i = i;
+    return undefined;
   }
-  return finish(samples, totalNs, group, sink);
+
+  async #asyncGroup(fn: (i: number) => Promise<number>, group: number): Promise<void> {
+    for (let k = 0; k < group; k++) this.#sink += await fn(this.#i++);
+  }
 }
 
-/** As {@link measureSync}, for an operation that returns a promise: each call is awaited before the next. */
-export async function measureAsync(fn: (i: number) => Promise<number>, options: MeasureOptions): Promise<Timing & { sink: number }> {
-  const { budgetMs, warmupMs, group } = options;
-  let sink = 0;
-  let i = 0;
-  const warmEnd = performance.now() + warmupMs;
-  while (performance.now() < warmEnd) for (let k = 0; k < group; k++) sink += await fn(i++);
-  const samples: number[] = [];
-  let totalNs = 0n;
-  const budgetNs = BigInt(Math.round(budgetMs * 1e6));
-  while (totalNs < budgetNs) {
-    const t0 = now();
-    for (let k = 0; k < group; k++) sink += await fn(i++);
-    const dt = now() - t0;
-    totalNs += dt;
-    samples.push(Number(dt) / group);
+/**
+ * Measures several implementations in turns: each is warmed up, then `rounds` rounds give each
+ * its share of its budget (`budgetsMs[k] / rounds`), the order rotating from round to round. A
+ * slow moment of a shared machine (another tenant, the process's own start-up work) then falls on
+ * every implementation instead of on whichever was being timed, so the ratios between them, which
+ * is what the targets are stated in, hold up better than with one long stretch each.
+ */
+export async function interleave(meters: readonly Meter[], budgetsMs: readonly number[], rounds: number): Promise<void> {
+  for (const m of meters) await m.warmUp();
+  for (let r = 0; r < rounds; r++) {
+    for (let k = 0; k < meters.length; k++) {
+      const j = (k + r) % meters.length;
+      await (meters[j] as Meter).run((budgetsMs[j] as number) / rounds);
+    }
   }
-  return finish(samples, totalNs, group, sink);
-}
-
-function finish(samples: number[], totalNs: bigint, group: number, sink: number): Timing & { sink: number } {
-  const ops = samples.length * group;
-  const seconds = Number(totalNs) / 1e9;
-  const p50 = quantile(samples, 0.5) / 1000;
-  const p99 = quantile(samples, 0.99) / 1000;
-  return { ops, seconds, opsPerSec: ops / seconds, p50us: p50, p99us: p99, group, sink };
 }
 
 let gcFn: (() => void) | undefined;

@@ -24,7 +24,7 @@ import { Engine } from 'json-rules-engine';
 import { compileRules } from '@leadpipe/core';
 import type { RuleProperties } from '@leadpipe/core';
 import { mulberry32 } from '../src/tour-marketplace/demo.js';
-import { measureAsync, measureSync, type Timing } from './measure.js';
+import { interleave, Meter, type Timing } from './measure.js';
 
 /** A rules workload. */
 export interface RulesWorkload {
@@ -136,6 +136,9 @@ export function handWritten(workload: RulesWorkload): (facts: Facts) => Fired {
   };
 }
 
+/** Rounds in which the three implementations take turns (see `interleave`). */
+const ROUNDS = 5;
+
 /** One result row of a rules workload. */
 export interface RulesResult extends Timing {
   workload: RulesWorkload['name'];
@@ -160,7 +163,7 @@ const names = (events: ReadonlyArray<{ params?: Record<string, unknown> }>) =>
 
 /**
  * Checks that the three implementations fire the same rules on every fact of the pool, then
- * times each one.
+ * times them, taking turns in {@link ROUNDS} rounds.
  * @throws Error when they disagree (the figures would be meaningless).
  */
 export async function runRulesWorkload(workload: RulesWorkload, options: RulesRunOptions): Promise<RulesResult[]> {
@@ -186,15 +189,17 @@ export async function runRulesWorkload(workload: RulesWorkload, options: RulesRu
   options.log(`  ${workload.name}: all three fire the same rules on ${facts.length} fact objects (${(firedTotal / facts.length).toFixed(1)} rules fire per evaluation on average)`);
 
   const mask = facts.length - 1;
-  const fast = { budgetMs: options.budgetMs, warmupMs: Math.min(500, options.budgetMs / 3), group: 100 };
-  const results: RulesResult[] = [];
-  const lp = measureSync((i) => compiled.run(facts[i & mask] as never).events.length, fast);
-  results.push({ workload: workload.name, impl: 'leadpipe', ...lp, note: 'compileRules(recordResults:false).run' });
-  const hw = measureSync((i) => hand(facts[i & mask] as Facts).length, fast);
-  results.push({ workload: workload.name, impl: 'hand-written', ...hw, note: 'plain loop, all conditions evaluated' });
-  const slow = { budgetMs: options.slowBudgetMs, warmupMs: Math.min(300, options.slowBudgetMs / 4), group: 1 };
-  const jr = await measureAsync(async (i) => (await jre.run(facts[i & mask] as never)).events.length, slow);
-  results.push({ workload: workload.name, impl: 'json-rules-engine', ...jr, note: 'one Engine, runs awaited one at a time; single-call latencies' });
+  const fast = { warmupMs: Math.min(500, options.budgetMs / 3), group: 100 };
+  const lp = new Meter((i) => compiled.run(facts[i & mask] as never).events.length, fast);
+  const hw = new Meter((i) => hand(facts[i & mask] as Facts).length, fast);
+  const slow = { warmupMs: Math.min(300, options.slowBudgetMs / 4), group: 1, async: true };
+  const jr = new Meter(async (i) => (await jre.run(facts[i & mask] as never)).events.length, slow);
+  await interleave([lp, hw, jr], [options.budgetMs, options.budgetMs, options.slowBudgetMs], ROUNDS);
+  const results: RulesResult[] = [
+    { workload: workload.name, impl: 'leadpipe', ...lp.timing(), note: 'compileRules(recordResults:false).run' },
+    { workload: workload.name, impl: 'hand-written', ...hw.timing(), note: 'plain loop, all conditions evaluated' },
+    { workload: workload.name, impl: 'json-rules-engine', ...jr.timing(), note: 'one Engine, runs awaited one at a time; single-call latencies' },
+  ];
   // The sinks (fired-rule counts that keep the work observable) are not part of the report.
   for (const r of results) delete (r as Partial<Timing & { sink: number }>).sink;
   return results;

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BenchReport } from '../bench/main.js';
+import { interleave, Meter } from '../bench/measure.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -80,5 +81,30 @@ describe('pnpm bench --quick --only rules-20,pipeline', () => {
     const pipeline = report.results.filter((r) => r.workload === 'pipeline');
     expect(pipeline.find((r) => r.impl === 'leadpipe')?.leads).toBe(pipeline.find((r) => r.impl === 'hand-written')?.leads);
     expect(pipeline.find((r) => r.impl === 'leadpipe')?.leads).toBeGreaterThan(5_000);
+  });
+});
+
+describe('interleave', () => {
+  it('gives every meter its budget in turns, rotating the order from round to round', async () => {
+    const order: string[] = [];
+    const meter = (name: string) =>
+      new Meter(() => {
+        if (order.at(-1) !== name) order.push(name);
+        return 1;
+      }, { warmupMs: 0, group: 10 });
+    const a = meter('a');
+    const b = meter('b');
+    const c = new Meter(async () => {
+      if (order.at(-1) !== 'c') order.push('c');
+      return 1;
+    }, { warmupMs: 0, group: 1, async: true });
+    await interleave([a, b, c], [3, 3, 3], 3);
+    expect(order).toEqual(['a', 'b', 'c', 'b', 'c', 'a', 'c', 'a', 'b']);
+    for (const m of [a, b, c]) {
+      const t = m.timing();
+      expect(t.seconds).toBeGreaterThanOrEqual(0.003);
+      expect(t.ops).toBeGreaterThan(0);
+      expect(t.sink).toBe(t.ops);
+    }
   });
 });
