@@ -340,7 +340,9 @@ function computeTargets(results: ResultRow[], scaling: ScalingPoint[], opts: Opt
   } else out.push({ target: 'pipeline: leadpipe ≥ 50% of hand-written events/s', measured: 'not run', met: null });
   if (lp && glue) {
     const ratio = (lp.opsPerSec as number) / (glue.opsPerSec as number);
-    out.push({ target: 'pipeline: leadpipe ≥ 100× json-rules-engine-glue', measured: `${x(ratio)} (${fmt(lp.opsPerSec as number)} vs ${fmt(glue.opsPerSec as number)}/s on ${fmt(glue.events as number)} events)`, met: ratio >= 100 });
+    // The hand-written loop's own ratio, for scale: the target asks leadpipe for more than that loop does whenever it is under 100×.
+    const limit = hw ? `; the hand-written loop: ${x((hw.opsPerSec as number) / (glue.opsPerSec as number))}` : '';
+    out.push({ target: 'pipeline: leadpipe ≥ 100× json-rules-engine-glue', measured: `${x(ratio)} (${fmt(lp.opsPerSec as number)} vs ${fmt(glue.opsPerSec as number)}/s on ${fmt(glue.events as number)} events${limit})`, met: ratio >= 100 });
   } else out.push({ target: 'pipeline: leadpipe ≥ 100× json-rules-engine-glue', measured: 'not run', met: null });
   if (lp) {
     const floor = get('pipeline', 'latency-floor');

@@ -48,6 +48,8 @@ describe('pnpm bench --quick --only rules-20,pipeline', () => {
     }
     expect(report.targets.length).toBeGreaterThan(0);
     for (const t of report.targets) expect([true, false, null]).toContain(t.met);
+    // The glue target shows, for scale, the hand-written loop's own ratio to the glue.
+    expect(report.targets.find((t) => t.target.includes('json-rules-engine-glue'))?.measured).toMatch(/; the hand-written loop: [\d.,]+×\)$/);
   });
 
   it('runs exactly the selected workloads on every implementation', () => {
