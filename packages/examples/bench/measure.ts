@@ -55,37 +55,36 @@ const now = () => process.hrtime.bigint();
 /**
  * Times an operation `fn(i)` (i = 0, 1, 2, …) in groups, over as many timed stretches as
  * {@link Meter.run} is called: samples, time and operations add up across stretches, so several
- * implementations can take turns (see {@link interleave}). `fn`'s return values are folded into a
- * sink so the optimiser cannot drop the work. With `async`, each call's promise is awaited before
- * the next; without, the loop never awaits (an `await` per call would add a microtask turn to an
- * operation of a few hundred nanoseconds).
+ * implementations can take turns (see {@link interleave}). The operation's return values are
+ * folded into a sink so the optimiser cannot drop the work. {@link SyncMeter} calls a synchronous
+ * operation without ever awaiting (an `await` per call would add a microtask turn to an operation
+ * of a few hundred nanoseconds); {@link AsyncMeter} awaits each call before the next.
  */
-export class Meter {
-  #sink = 0;
-  #i = 0;
+export abstract class Meter {
+  protected sink = 0;
+  protected i = 0;
   #totalNs = 0n;
+  /** Timed time asked for so far: each stretch runs until the total reaches it, so overshoot does not add up over stretches. */
+  #budgetNs = 0n;
   readonly #samples: number[] = [];
 
-  constructor(
-    private readonly fn: ((i: number) => number) | ((i: number) => Promise<number>),
-    private readonly options: MeterOptions & { async?: boolean },
-  ) {}
+  constructor(protected readonly options: MeterOptions) {}
 
   /** Runs the operation untimed for the warm-up time. */
   async warmUp(): Promise<void> {
     const end = performance.now() + this.options.warmupMs;
     while (performance.now() < end) {
-      const pending = this.#group();
+      const pending = this.group();
       if (pending) await pending;
     }
   }
 
-  /** Runs timed groups until `budgetMs` more of timed time is used. */
+  /** Runs timed groups until the timed time reaches every budget given so far, `budgetMs` included. */
   async run(budgetMs: number): Promise<void> {
-    const until = this.#totalNs + BigInt(Math.round(budgetMs * 1e6));
-    while (this.#totalNs < until) {
+    this.#budgetNs += BigInt(Math.round(budgetMs * 1e6));
+    while (this.#totalNs < this.#budgetNs) {
       const t0 = now();
-      const pending = this.#group();
+      const pending = this.group();
       if (pending) await pending;
       const dt = now() - t0;
       this.#totalNs += dt;
@@ -99,24 +98,45 @@ export class Meter {
     const ops = this.#samples.length * group;
     const seconds = Number(this.#totalNs) / 1e9;
     const samples = [...this.#samples];
-    return { ops, seconds, opsPerSec: ops / seconds, p50us: quantile(samples, 0.5) / 1000, p99us: quantile(samples, 0.99) / 1000, group, sink: this.#sink };
+    return { ops, seconds, opsPerSec: ops / seconds, p50us: quantile(samples, 0.5) / 1000, p99us: quantile(samples, 0.99) / 1000, group, sink: this.sink };
   }
 
-  /** One group of calls; returns a promise only for an `async` operation. */
-  #group(): Promise<void> | undefined {
-    const { group } = this.options;
-    if (this.options.async) return this.#asyncGroup(this.fn as (i: number) => Promise<number>, group);
-    const fn = this.fn as (i: number) => number;
-    let sink = this.#sink;
-    let i = this.#i;
-    for (let k = 0; k < group; k++) sink += fn(i++);
-    this.#sink = sink;
-    this.#i = i;
+  /** One group of calls; a promise only for an asynchronous operation. */
+  protected abstract group(): Promise<void> | undefined;
+}
+
+/** A {@link Meter} of a synchronous operation. */
+export class SyncMeter extends Meter {
+  constructor(
+    private readonly fn: (i: number) => number,
+    options: MeterOptions,
+  ) {
+    super(options);
+  }
+
+  protected group(): undefined {
+    const fn = this.fn;
+    const n = this.options.group;
+    let sink = this.sink;
+    let i = this.i;
+    for (let k = 0; k < n; k++) sink += fn(i++);
+    this.sink = sink;
+    this.i = i;
     return undefined;
   }
+}
 
-  async #asyncGroup(fn: (i: number) => Promise<number>, group: number): Promise<void> {
-    for (let k = 0; k < group; k++) this.#sink += await fn(this.#i++);
+/** A {@link Meter} of an operation that returns a promise, each call awaited before the next. */
+export class AsyncMeter extends Meter {
+  constructor(
+    private readonly fn: (i: number) => Promise<number>,
+    options: MeterOptions,
+  ) {
+    super(options);
+  }
+
+  protected async group(): Promise<void> {
+    for (let k = 0; k < this.options.group; k++) this.sink += await this.fn(this.i++);
   }
 }
 
@@ -125,13 +145,20 @@ export class Meter {
  * its share of its budget (`budgetsMs[k] / rounds`), the order rotating from round to round. A
  * slow moment of a shared machine (another tenant, the process's own start-up work) then falls on
  * every implementation instead of on whichever was being timed, so the ratios between them, which
- * is what the targets are stated in, hold up better than with one long stretch each.
+ * is what the targets are stated in, hold up better than with one long stretch each. Before every
+ * stretch, warm-up included, `settle` runs untimed (the benchmark passes a forced full garbage
+ * collection), so that no stretch pays for the garbage of the one before it: in the rotation
+ * some implementation always follows the one that makes the most.
  */
-export async function interleave(meters: readonly Meter[], budgetsMs: readonly number[], rounds: number): Promise<void> {
-  for (const m of meters) await m.warmUp();
+export async function interleave(meters: readonly Meter[], budgetsMs: readonly number[], rounds: number, settle: () => void = () => {}): Promise<void> {
+  for (const m of meters) {
+    settle();
+    await m.warmUp();
+  }
   for (let r = 0; r < rounds; r++) {
     for (let k = 0; k < meters.length; k++) {
       const j = (k + r) % meters.length;
+      settle();
       await (meters[j] as Meter).run((budgetsMs[j] as number) / rounds);
     }
   }

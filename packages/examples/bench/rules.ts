@@ -24,7 +24,7 @@ import { Engine } from 'json-rules-engine';
 import { compileRules } from '@leadpipe/core';
 import type { RuleProperties } from '@leadpipe/core';
 import { mulberry32 } from '../src/tour-marketplace/demo.js';
-import { interleave, Meter, type Timing } from './measure.js';
+import { AsyncMeter, forceGc, interleave, SyncMeter, type Timing } from './measure.js';
 
 /** A rules workload. */
 export interface RulesWorkload {
@@ -136,8 +136,8 @@ export function handWritten(workload: RulesWorkload): (facts: Facts) => Fired {
   };
 }
 
-/** Rounds in which the three implementations take turns (see `interleave`). */
-const ROUNDS = 5;
+/** Rounds in which the three implementations take turns (see `interleave`): a multiple of three, so each goes first, second and third equally often. */
+const ROUNDS = 6;
 
 /** One result row of a rules workload. */
 export interface RulesResult extends Timing {
@@ -190,11 +190,11 @@ export async function runRulesWorkload(workload: RulesWorkload, options: RulesRu
 
   const mask = facts.length - 1;
   const fast = { warmupMs: Math.min(500, options.budgetMs / 3), group: 100 };
-  const lp = new Meter((i) => compiled.run(facts[i & mask] as never).events.length, fast);
-  const hw = new Meter((i) => hand(facts[i & mask] as Facts).length, fast);
-  const slow = { warmupMs: Math.min(300, options.slowBudgetMs / 4), group: 1, async: true };
-  const jr = new Meter(async (i) => (await jre.run(facts[i & mask] as never)).events.length, slow);
-  await interleave([lp, hw, jr], [options.budgetMs, options.budgetMs, options.slowBudgetMs], ROUNDS);
+  const lp = new SyncMeter((i) => compiled.run(facts[i & mask] as never).events.length, fast);
+  const hw = new SyncMeter((i) => hand(facts[i & mask] as Facts).length, fast);
+  const slow = { warmupMs: Math.min(300, options.slowBudgetMs / 4), group: 1 };
+  const jr = new AsyncMeter(async (i) => (await jre.run(facts[i & mask] as never)).events.length, slow);
+  await interleave([lp, hw, jr], [options.budgetMs, options.budgetMs, options.slowBudgetMs], ROUNDS, forceGc());
   const results: RulesResult[] = [
     { workload: workload.name, impl: 'leadpipe', ...lp.timing(), note: 'compileRules(recordResults:false).run' },
     { workload: workload.name, impl: 'hand-written', ...hw.timing(), note: 'plain loop, all conditions evaluated' },

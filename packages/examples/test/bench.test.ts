@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { BenchReport } from '../bench/main.js';
-import { interleave, Meter } from '../bench/measure.js';
+import { AsyncMeter, interleave, Meter, SyncMeter } from '../bench/measure.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -87,26 +87,52 @@ describe('pnpm bench --quick --only rules-20,pipeline', () => {
 });
 
 describe('interleave', () => {
-  it('gives every meter its budget in turns, rotating the order from round to round', async () => {
-    const order: string[] = [];
-    const meter = (name: string) =>
-      new Meter(() => {
-        if (order.at(-1) !== name) order.push(name);
-        return 1;
-      }, { warmupMs: 0, group: 10 });
-    const a = meter('a');
-    const b = meter('b');
-    const c = new Meter(async () => {
-      if (order.at(-1) !== 'c') order.push('c');
+  afterEach(() => vi.restoreAllMocks());
+
+  it('warms every meter up, then gives each its budget in equal shares, in turns rotating from round to round', async () => {
+    const calls: string[] = [];
+    const warm = vi.spyOn(Meter.prototype, 'warmUp');
+    const run = vi.spyOn(Meter.prototype, 'run');
+    const settle = () => calls.push('settle');
+    warm.mockImplementation(async function (this: Meter) {
+      calls.push(`warm ${names.get(this)}`);
+    });
+    run.mockImplementation(async function (this: Meter, budgetMs: number) {
+      calls.push(`${names.get(this)} ${budgetMs}`);
+    });
+    const a = new SyncMeter(() => 1, { warmupMs: 0, group: 1 });
+    const b = new SyncMeter(() => 1, { warmupMs: 0, group: 1 });
+    const c = new AsyncMeter(async () => 1, { warmupMs: 0, group: 1 });
+    const names = new Map<Meter, string>([
+      [a, 'a'],
+      [b, 'b'],
+      [c, 'c'],
+    ]);
+    await interleave([a, b, c], [3, 6, 9], 3, settle);
+    const rounds = ['a 1', 'b 2', 'c 3', 'b 2', 'c 3', 'a 1', 'c 3', 'a 1', 'b 2'];
+    expect(calls).toEqual(['warm a', 'warm b', 'warm c', ...rounds].flatMap((call) => ['settle', call]));
+  });
+
+  it('adds up the stretches: each runs until the timed time reaches all the budgets so far, and warm-up is not timed', async () => {
+    let calls = 0;
+    const m = new SyncMeter((i) => {
+      expect(i).toBe(calls++);
       return 1;
-    }, { warmupMs: 0, group: 1, async: true });
-    await interleave([a, b, c], [3, 3, 3], 3);
-    expect(order).toEqual(['a', 'b', 'c', 'b', 'c', 'a', 'c', 'a', 'b']);
-    for (const m of [a, b, c]) {
-      const t = m.timing();
-      expect(t.seconds).toBeGreaterThanOrEqual(0.003);
-      expect(t.ops).toBeGreaterThan(0);
-      expect(t.sink).toBe(t.ops);
-    }
+    }, { warmupMs: 2, group: 10 });
+    await m.warmUp();
+    const warmed = calls;
+    expect(warmed).toBeGreaterThan(0);
+    // Synchronous: the whole stretch runs before `run` returns its promise (no await per call).
+    const stretch = m.run(2);
+    expect(m.timing().seconds).toBeGreaterThanOrEqual(0.002);
+    await stretch;
+    await m.run(2);
+    const t = m.timing();
+    expect(t.seconds).toBeGreaterThanOrEqual(0.004);
+    expect(t.ops).toBe(calls - warmed);
+    expect(t.sink).toBe(calls);
+    const async = new AsyncMeter(async () => 2, { warmupMs: 0, group: 3 });
+    await async.run(1);
+    expect(async.timing().sink).toBe(2 * async.timing().ops);
   });
 });
