@@ -81,6 +81,9 @@ class Slots {
   /** Slots that are not empty: live keys and tombstones. */
   #filled = 0;
 
+  /** @param maxCapacity The most slots the table may grow to (tests pass a small one to reach the limit). */
+  constructor(private readonly maxCapacity = MAX_CAPACITY) {}
+
   get size(): number {
     return this.#size;
   }
@@ -103,7 +106,12 @@ class Slots {
    * one {@link Slots.fill}.
    */
   protected findForInsert(key: string, hash: number): number {
-    if (4 * (this.#filled + 1) > 3 * this.hashes.length) this.#resize();
+    if (4 * (this.#filled + 1) > 3 * this.hashes.length) {
+      // A key already here needs no room: found before the table grows (or, at its limit, refuses to).
+      const found = this.find(key, hash);
+      if (found >= 0) return found;
+      this.#resize();
+    }
     const { hashes, mask } = this;
     let free = -1;
     // The whole probe path is walked before a tombstone is taken: the key may sit past it.
@@ -156,7 +164,7 @@ class Slots {
     let capacity = FIRST_CAPACITY;
     while (8 * this.#size > 3 * capacity) capacity *= 2;
     // Before anything changes: the key being added is not added, and the table stays as it was.
-    if (capacity > MAX_CAPACITY) tooMany(this.#size);
+    if (capacity > this.maxCapacity) tooMany(this.#size, this.maxCapacity);
     this.resizing(capacity);
     this.hashes = new Int32Array(capacity);
     this.slotKeys = emptySlots(capacity);
@@ -266,8 +274,8 @@ function emptySlots<T>(size: number): Array<T | undefined> {
   return slots;
 }
 
-function tooMany(size: number): never {
-  throw new Error(`[leadpipe] [memory-store] internal: a hash table of ${size} keys cannot grow past ${MAX_CAPACITY} slots; the caller should have checked for room (MAX_KEYS)`);
+function tooMany(size: number, maxCapacity: number): never {
+  throw new Error(`[leadpipe] [memory-store] internal: a hash table of ${size} keys cannot grow past ${maxCapacity} slots; the caller should have checked for room (MAX_KEYS)`);
 }
 
 function full(): never {

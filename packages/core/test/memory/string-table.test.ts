@@ -89,6 +89,32 @@ describe('StringSet', () => {
   });
 });
 
+describe('the size limit', () => {
+  it('refuses to grow past its most slots, before anything changes', () => {
+    // A table of at most 64 slots holds up to 48 keys (3/4 filled); the 49th addition needs 128.
+    const set = new StringSet(64);
+    const map = new StringMap<number>(64);
+    for (let i = 0; i < 48; i++) {
+      set.add(`k${i}`);
+      map.set(`k${i}`, i);
+    }
+    expect(() => set.add('one-more')).toThrow(/a hash table of 48 keys cannot grow past 64 slots/);
+    expect(() => map.set('one-more', 48)).toThrow(/a hash table of 48 keys cannot grow past 64 slots/);
+    // The key was not added and every key still answers.
+    expect(set.has('one-more')).toBe(false);
+    expect(map.get('one-more')).toBeUndefined();
+    expect([set.size, map.size]).toEqual([48, 48]);
+    for (let i = 0; i < 48; i++) {
+      expect(set.has(`k${i}`)).toBe(true);
+      expect(map.get(`k${i}`)).toBe(i);
+    }
+    // A key already there needs no room: found, and a map's value updated, without growing.
+    expect(set.add('k0')).toBe(false);
+    map.set('k0', -1);
+    expect(map.get('k0')).toBe(-1);
+  });
+});
+
 describe('StringMap', () => {
   type MapOp = { op: 'set' | 'delete' | 'get'; key: string; value: number };
   const mapOps = fc.array(fc.record({ op: fc.constantFrom('set', 'set', 'delete', 'get'), key, value: fc.integer() }) as fc.Arbitrary<MapOp>, { maxLength: 400, size: 'max' });
