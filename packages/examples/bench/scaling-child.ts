@@ -18,10 +18,12 @@ if (!Number.isInteger(events) || events <= 0) {
 const world = buildWorld();
 const config = tourConfig(world);
 // Untimed warm-up on an engine of its own (another seed), dropped before the measured run: what a
-// fresh process does first (the runtime compiling the pipeline, among others), timed, made the
-// smallest size look slower per event than it is (100k events: 9.72 µs/event without, 9.02 with,
-// means of three alternating runs), which flattered the ratio to the largest size.
-// Every size gets the same warm-up, and memory is measured from after it.
+// fresh process does first (the runtime compiling and optimising the engine's and the store's
+// shared code, among others), timed, made the smallest size look slower per event than it is
+// (100k events: 9.72 µs/event without, 9.02 with, means of three alternating runs), which
+// flattered the ratio to the largest size. Each engine's generated rule conditions are its own
+// functions, still compiled during its own (timed) run. Every size gets the same warm-up, and
+// memory is measured from after it (so the shared code's compiled form is in the baseline).
 await runLeadpipe(config, world, WARM_UP_EVENTS, { measureMemory: false, readOutcome: false, seed: 99 });
 // Progress lines let the parent say how far a size got when it is killed or runs out of memory.
 const started = performance.now();

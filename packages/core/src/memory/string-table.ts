@@ -81,7 +81,7 @@ class Slots {
   /** Slots that are not empty: live keys and tombstones. */
   #filled = 0;
 
-  /** @param maxCapacity The most slots the table may grow to (tests pass a small one to reach the limit). */
+  /** @param maxCapacity The most slots the table may grow to, a power of two of at least 16 (tests pass a small one to reach the limit). */
   constructor(private readonly maxCapacity = MAX_CAPACITY) {}
 
   get size(): number {
@@ -102,12 +102,14 @@ class Slots {
 
   /**
    * The slot holding `key` (≥ 0), or where to put it, as `-1 - slot` (the first tombstone on its
-   * probe path, else the empty slot that ended it). Makes room first, so the slot stays valid for
-   * one {@link Slots.fill}.
+   * probe path, else the empty slot that ended it). Makes room first when the key is absent, so
+   * the slot stays valid for one {@link Slots.fill}.
    */
   protected findForInsert(key: string, hash: number): number {
     if (4 * (this.#filled + 1) > 3 * this.hashes.length) {
-      // A key already here needs no room: found before the table grows (or, at its limit, refuses to).
+      // A key already here needs no room: found before the table grows (or, past its limit, refuses
+    // to; the store keeps tables at or below MAX_KEYS, where a resize always fits, so only a table
+    // used beyond that contract could refuse).
       const found = this.find(key, hash);
       if (found >= 0) return found;
       this.#resize();
@@ -275,7 +277,7 @@ function emptySlots<T>(size: number): Array<T | undefined> {
 }
 
 function tooMany(size: number, maxCapacity: number): never {
-  throw new Error(`[leadpipe] [memory-store] internal: a hash table of ${size} keys cannot grow past ${maxCapacity} slots; the caller should have checked for room (MAX_KEYS)`);
+  throw new Error(`[leadpipe] [memory-store] internal: a hash table of ${size} keys cannot grow past ${maxCapacity} slots; the caller should have checked for room (the store keeps tables at or below MAX_KEYS)`);
 }
 
 function full(): never {
