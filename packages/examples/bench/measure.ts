@@ -150,7 +150,7 @@ export class AsyncMeter extends Meter {
  * collection), so that no stretch pays for the garbage of the one before it: in the rotation
  * some implementation always follows the one that makes the most.
  */
-export async function interleave(meters: readonly Meter[], budgetsMs: readonly number[], rounds: number, settle: () => void = () => {}): Promise<void> {
+export async function interleave(meters: readonly Meter[], budgetsMs: readonly number[], rounds: number, settle: () => void): Promise<void> {
   for (const m of meters) {
     settle();
     await m.warmUp();
