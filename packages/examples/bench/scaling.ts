@@ -1,6 +1,9 @@
 /**
  * The `scaling` workload: leadpipe's pipeline (the same run as `pipeline`'s `leadpipe` impl) at
- * growing stream lengths, each in a **fresh child process**:
+ * growing stream lengths, and the hand-written loop (`pipeline`'s `hand-written` impl) at each
+ * length right after it, as the baseline: how much time per event grows with the number of leads
+ * on this machine when a loop does nothing but look each lead up and update it. Each run is in a
+ * **fresh child process**:
  *
  * - an out-of-memory crash at 10 million events cannot be caught inside the process that runs
  *   it, but a parent can see it, report it and carry on;
@@ -15,13 +18,18 @@ import { spawn } from 'node:child_process';
 import { totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
-/** One size of the scaling run. */
+/** The implementations the scaling workload runs, in the order it runs them at each size. */
+export const SCALING_IMPLS = ['leadpipe', 'hand-written'] as const;
+export type ScalingImpl = (typeof SCALING_IMPLS)[number];
+
+/** One size of the scaling run, for one implementation. */
 export interface ScalingPoint {
+  impl: ScalingImpl;
   events: number;
   status: 'ok' | 'not-completed';
   /** Why it did not complete. */
   reason?: string;
-  /** Seconds inside `track`/`trackMany` calls (as in `pipeline`). */
+  /** Timed seconds, as in `pipeline`: inside `track`/`trackMany` calls (leadpipe), in timed chunks (hand-written). */
   seconds?: number;
   /** Wall-clock seconds of the child, including event generation and start-up. */
   wallSeconds: number;
@@ -52,29 +60,34 @@ export function defaultHeapMb(): number {
 
 const CHILD = fileURLToPath(new URL('./scaling-child.ts', import.meta.url));
 
-/** Runs each size in its own child process, one after the other. */
+/**
+ * Runs each size in child processes, one after the other: leadpipe, then the hand-written loop at
+ * the same size, so that both meet about the same moment of a shared host.
+ */
 export async function runScaling(options: ScalingOptions): Promise<ScalingPoint[]> {
   const points: ScalingPoint[] = [];
   for (const events of options.sizes) {
-    options.log(`  scaling: ${events.toLocaleString('en-US')} events (child process, heap limit ${options.heapMb.toLocaleString('en-US')} MB, time limit ${options.timeoutSec} s)…`);
-    const point = await runChild(events, options);
-    points.push(point);
-    if (point.status === 'ok') {
-      options.log(
-        `    ${(point.seconds as number).toFixed(1)} s in track calls (${point.wallSeconds.toFixed(1)} s wall), ${Math.round(point.opsPerSec as number).toLocaleString('en-US')} events/s, ` +
-          `${(point.leads as number).toLocaleString('en-US')} leads, ${Math.round(point.bytesPerLead as number).toLocaleString('en-US')} bytes/lead`,
-      );
-    } else {
-      options.log(`    NOT COMPLETED: ${point.reason}`);
+    for (const impl of SCALING_IMPLS) {
+      options.log(`  scaling: ${impl}, ${events.toLocaleString('en-US')} events (child process, heap limit ${options.heapMb.toLocaleString('en-US')} MB, time limit ${options.timeoutSec} s)…`);
+      const point = await runChild(impl, events, options);
+      points.push(point);
+      if (point.status === 'ok') {
+        options.log(
+          `    ${(point.seconds as number).toFixed(1)} s in ${impl === 'leadpipe' ? 'track calls' : 'timed chunks'} (${point.wallSeconds.toFixed(1)} s wall), ${Math.round(point.opsPerSec as number).toLocaleString('en-US')} events/s, ` +
+            `${(point.leads as number).toLocaleString('en-US')} leads, ${Math.round(point.bytesPerLead as number).toLocaleString('en-US')} bytes/lead`,
+        );
+      } else {
+        options.log(`    NOT COMPLETED: ${point.reason}`);
+      }
     }
   }
   return points;
 }
 
-function runChild(events: number, options: ScalingOptions): Promise<ScalingPoint> {
+function runChild(impl: ScalingImpl, events: number, options: ScalingOptions): Promise<ScalingPoint> {
   // The parent's loader flags (`--conditions=@leadpipe/source --import tsx`) are passed on.
   const execArgv = process.execArgv.filter((a) => !a.startsWith('--max-old-space-size') && a !== '--expose-gc');
-  const args = [...execArgv, `--max-old-space-size=${options.heapMb}`, '--expose-gc', CHILD, String(events)];
+  const args = [...execArgv, `--max-old-space-size=${options.heapMb}`, '--expose-gc', CHILD, String(events), impl];
   const started = performance.now();
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -106,7 +119,7 @@ function runChild(events: number, options: ScalingOptions): Promise<ScalingPoint
       if (timedOut) reason = `time limit of ${options.timeoutSec} s reached${reached} (raise it with --scale-timeout)`;
       else if (/heap out of memory|Allocation failed|Reached heap limit/i.test(stderr)) reason = `out of memory: the V8 heap limit of ${options.heapMb.toLocaleString('en-US')} MB was reached${reached} (raise it with --scale-heap-mb)`;
       else reason = `child exited with ${signal ? `signal ${signal}` : `code ${code}`}: ${stderr.trim().split('\n').slice(-3).join(' | ') || '(no output)'}`;
-      resolve({ events, status: 'not-completed', reason, wallSeconds });
+      resolve({ impl, events, status: 'not-completed', reason, wallSeconds });
     });
   });
 }

@@ -86,6 +86,58 @@ describe('pnpm bench --quick --only rules-20,pipeline', () => {
   });
 });
 
+// The scaling workload at two tiny sizes: each implementation in its own child process per size.
+describe('pnpm bench --quick --only scaling', () => {
+  let dir: string;
+  let report: BenchReport;
+  let stdout: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'leadpipe-bench-'));
+    const file = join(dir, 'out.json');
+    const args = ['--conditions=@leadpipe/source', '--import', 'tsx', main, '--quick', '--only', 'scaling', '--scale', '2000,5000', '--json', file];
+    ({ stdout } = await run(process.execPath, args, { cwd: root, env: { ...process.env, INIT_CWD: root }, maxBuffer: 10 * 1024 * 1024, timeout: 60_000 }));
+    report = JSON.parse(readFileSync(file, 'utf8')) as BenchReport;
+  }, 90_000);
+
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs leadpipe and, as its baseline, the hand-written loop at every size, each with its own leads and memory', () => {
+    const pairs = report.results.map((r) => `${r.workload}/${r.impl}/${r.status}`).sort();
+    expect(pairs).toEqual(['scaling-2k/hand-written/ok', 'scaling-2k/leadpipe/ok', 'scaling-5k/hand-written/ok', 'scaling-5k/leadpipe/ok']);
+    for (const size of ['scaling-2k', 'scaling-5k']) {
+      const lp = report.results.find((r) => r.workload === size && r.impl === 'leadpipe');
+      const hw = report.results.find((r) => r.workload === size && r.impl === 'hand-written');
+      // Same stream, so the same leads; the loop keeps far less per lead than leadpipe's store
+      // (no events, outbox or audit), which tells the two children apart without timing anything.
+      expect(hw?.leads).toBe(lp?.leads);
+      expect(hw?.events).toBe(lp?.events);
+      expect(hw?.bytesPerLead).toBeGreaterThan(0);
+      expect(hw?.bytesPerLead).toBeLessThan((lp?.bytesPerLead as number) / 1.5);
+    }
+  });
+
+  it("judges linear growth on leadpipe and shows the hand-written loop's own growth beside it", () => {
+    const growth = report.targets.find((t) => t.target.startsWith('scaling: '));
+    expect(growth?.target).toBe('scaling: time grows linearly from 2k to 5k events (µs/event at largest ≤ 1.5× smallest)');
+    const m = /^([\d.]+) µs\/event at 2k → ([\d.]+) at 5k \(([\d.]+)×; the hand-written loop: ([\d.]+)× \(([\d.]+) → ([\d.]+) µs\/event\)\)$/.exec(growth?.measured ?? '');
+    expect(m, growth?.measured).not.toBeNull();
+    const [, lpFrom, lpTo, lpGrowth, hwGrowth, hwFrom, hwTo] = (m as RegExpExecArray).map(Number);
+    expect(lpGrowth).toBeCloseTo((lpTo as number) / (lpFrom as number), 1);
+    expect(hwGrowth).toBeCloseTo((hwTo as number) / (hwFrom as number), 1);
+    expect(growth?.met).toBe((lpGrowth as number) <= 1.5);
+    // Memory is leadpipe's alone: the figure is the larger size's leadpipe row, not the loop's.
+    const memory = report.targets.find((t) => t.target.startsWith('memory: '));
+    const lp5k = report.results.find((r) => r.workload === 'scaling-5k' && r.impl === 'leadpipe');
+    expect(memory?.measured).toContain(`${Math.round(lp5k?.bytesPerLead as number).toLocaleString('en-US')} bytes/lead`);
+    // The table has a row per implementation and size.
+    expect(stdout).toMatch(/^hand-written\s+5,000\s+ok\s/m);
+    expect(stdout).toMatch(/^leadpipe\s+5,000\s+ok\s/m);
+  });
+});
+
 describe('interleave', () => {
   afterEach(() => vi.restoreAllMocks());
 
