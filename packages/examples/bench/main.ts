@@ -56,7 +56,7 @@ export interface BenchReport {
   durationSec: number;
   results: ResultRow[];
   /** Pipeline implementations' outcomes agreed (leads, stages, tiers, deliveries). */
-  agreement: { pipeline?: string[]; glue?: string[] };
+  agreement: { pipeline?: string[]; glue?: string[]; scaling?: string[] };
   targets: TargetRow[];
 }
 
@@ -76,7 +76,8 @@ const USAGE = `usage: pnpm bench [--json FILE] [--only ${WORKLOADS.join(',')}] [
 function parseSizes(text: string, flag: string): number[] {
   const sizes = text.split(',').map((s) => Number(s.replace(/_/g, '')));
   if (sizes.length === 0 || sizes.some((n) => !Number.isInteger(n) || n <= 0)) throw new Error(`${flag} takes positive integers separated by commas, got "${text}"\n${USAGE}`);
-  return sizes;
+  // Ascending and each once: the scaling workload's "smallest" and "largest" are the ends of the list.
+  return [...new Set(sizes)].sort((a, b) => a - b);
 }
 
 function parseArgs(argv: string[]): Options {
@@ -218,6 +219,16 @@ async function main(): Promise<void> {
   if (opts.only.includes('scaling')) {
     log(`\nscaling: leadpipe pipeline, then the hand-written loop as the baseline, at ${opts.scale.map(compact).join(', ')} events`);
     scaling = await runScaling({ sizes: opts.scale, timeoutSec: opts.scaleTimeoutSec, heapMb: opts.scaleHeapMb, log });
+    // The baseline ran the same stream: the same leads at every size both completed.
+    agreement.scaling = [];
+    for (const p of scaling) {
+      const q = scaling.find((o) => o.impl === 'leadpipe' && o.events === p.events);
+      if (p.impl === 'hand-written' && p.status === 'ok' && q?.status === 'ok' && p.leads !== q.leads) agreement.scaling.push(`${fmt(p.events)} events: leadpipe ${fmt(q.leads as number)} leads, hand-written ${fmt(p.leads as number)}`);
+    }
+    if (agreement.scaling.length > 0) {
+      console.error(`\n[bench] scaling implementations DISAGREE:\n  ${agreement.scaling.join('\n  ')}`);
+      process.exitCode = 1;
+    }
     for (const p of scaling) {
       results.push({
         workload: `scaling-${compact(p.events)}`,
@@ -231,7 +242,7 @@ async function main(): Promise<void> {
         ...(p.seconds !== undefined ? { seconds: p.seconds } : {}),
         status: p.status,
         ...(p.reason !== undefined ? { reason: p.reason } : {}),
-        note: `fresh child process, heap limit ${opts.scaleHeapMb} MB`,
+        note: `${p.note ? `${p.note}; ` : ''}fresh child process, heap limit ${opts.scaleHeapMb} MB`,
       });
     }
   }
@@ -255,7 +266,7 @@ async function main(): Promise<void> {
   );
   if (scaling.length > 0) {
     // Each implementation against its own smallest completed size.
-    const base = (impl: ScalingPoint['impl']) => scaling.find((p) => p.impl === impl && p.status === 'ok');
+    const base = new Map(SCALING_IMPLS.map((impl) => [impl, scaling.find((p) => p.impl === impl && p.status === 'ok')?.usPerEvent]));
     log('\nscaling (time per event relative to the same implementation\'s smallest completed size; linear growth ⇒ ~1.00)');
     log(
       table([
@@ -268,7 +279,7 @@ async function main(): Promise<void> {
           fmt(p.wallSeconds, 1),
           p.opsPerSec !== undefined ? fmt(p.opsPerSec) : '',
           p.usPerEvent !== undefined ? fmtUs(p.usPerEvent) : '',
-          p.usPerEvent !== undefined && base(p.impl)?.usPerEvent ? `${(p.usPerEvent / (base(p.impl)?.usPerEvent as number)).toFixed(2)}×` : '',
+          p.usPerEvent !== undefined && base.get(p.impl) ? `${(p.usPerEvent / (base.get(p.impl) as number)).toFixed(2)}×` : '',
           p.leads !== undefined ? fmt(p.leads) : '',
           p.bytesPerLead !== undefined ? fmt(p.bytesPerLead) : '',
         ]),
@@ -389,7 +400,7 @@ function computeTargets(results: ResultRow[], allScaling: ScalingPoint[], opts: 
     const baseline =
       loopFrom && loopTo
         ? `; the hand-written loop: ${((loopTo.usPerEvent as number) / (loopFrom.usPerEvent as number)).toFixed(2)}× (${fmtUs(loopFrom.usPerEvent)} → ${fmtUs(loopTo.usPerEvent)} µs/event)`
-        : '; the hand-written loop: did not complete both sizes';
+        : `; the hand-written loop did not complete ${[loopFrom ? undefined : smallest.events, loopTo ? undefined : largest.events].filter((n) => n !== undefined).map((n) => compact(n as number)).join(' and ')}`;
     out.push({
       target: `scaling: time grows linearly from ${compact(opts.scale[0] as number)} to ${compact(opts.scale[opts.scale.length - 1] as number)} events (µs/event at largest ≤ 1.5× smallest)`,
       measured: `${(smallest.usPerEvent as number).toFixed(2)} µs/event at ${compact(smallest.events)} → ${(largest.usPerEvent as number).toFixed(2)} at ${compact(largest.events)} (${growth.toFixed(2)}×${baseline})${missing}`,

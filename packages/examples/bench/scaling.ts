@@ -2,7 +2,8 @@
  * The `scaling` workload: leadpipe's pipeline (the same run as `pipeline`'s `leadpipe` impl) at
  * growing stream lengths, and the hand-written loop (`pipeline`'s `hand-written` impl) at each
  * length right after it, as the baseline: how much time per event grows with the number of leads
- * on this machine when a loop does nothing but look each lead up and update it. Each run is in a
+ * on this machine when a loop keeps per-lead state and nothing else (no event log, ids, outbox or
+ * audit). Each run is in a
  * **fresh child process**:
  *
  * - an out-of-memory crash at 10 million events cannot be caught inside the process that runs
@@ -29,9 +30,12 @@ export interface ScalingPoint {
   status: 'ok' | 'not-completed';
   /** Why it did not complete. */
   reason?: string;
-  /** Timed seconds, as in `pipeline`: inside `track`/`trackMany` calls (leadpipe), in timed chunks (hand-written). */
+  /**
+   * Timed seconds, as in `pipeline`: inside `track`/`trackMany` calls (leadpipe), in timed chunks
+   * (hand-written; of its median run when a small size is run several times, see `scaling-child.ts`).
+   */
   seconds?: number;
-  /** Wall-clock seconds of the child, including event generation and start-up. */
+  /** Wall-clock seconds of the child, including event generation, start-up and every run it made. */
   wallSeconds: number;
   opsPerSec?: number;
   p50us?: number;
@@ -41,6 +45,8 @@ export interface ScalingPoint {
   heapBytes?: number;
   /** µs per event (timed seconds ÷ events). */
   usPerEvent?: number;
+  /** How the child measured it (the pipeline run's note; for the loop, how many runs). */
+  note?: string;
 }
 
 /** Options of {@link runScaling}. */
@@ -112,7 +118,8 @@ function runChild(impl: ScalingImpl, events: number, options: ScalingOptions): P
       const got = last ? (JSON.parse(last.slice('progress '.length)) as { events: number; wallSeconds: number; heapMb: number }) : undefined;
       const reached = got ? ` after ${got.events.toLocaleString('en-US')} events in ${Math.round(got.wallSeconds)} s, heap ${got.heapMb.toLocaleString('en-US')} MB at that point` : '';
       if (code === 0 && line.startsWith('{')) {
-        resolve({ ...(JSON.parse(line) as Omit<ScalingPoint, 'wallSeconds'>), wallSeconds });
+        // The implementation asked for, whatever the child printed.
+        resolve({ ...(JSON.parse(line) as Omit<ScalingPoint, 'wallSeconds'>), impl, wallSeconds });
         return;
       }
       let reason: string;
