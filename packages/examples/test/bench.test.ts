@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { BenchReport } from '../bench/main.js';
 import { AsyncMeter, interleave, Meter, SyncMeter } from '../bench/measure.js';
 
@@ -12,25 +12,29 @@ const run = promisify(execFile);
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const main = fileURLToPath(new URL('../bench/main.ts', import.meta.url));
 
+/** Runs the benchmark program as `pnpm bench --quick <flags> --json FILE` does; its printed output and the file. */
+async function runBench(flags: string[]): Promise<{ report: BenchReport; stdout: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'leadpipe-bench-'));
+  try {
+    const file = join(dir, 'out.json');
+    const args = ['--conditions=@leadpipe/source', '--import', 'tsx', main, '--quick', ...flags, '--json', file];
+    const { stdout } = await run(process.execPath, args, { cwd: root, env: { ...process.env, INIT_CWD: root }, maxBuffer: 10 * 1024 * 1024, timeout: 60_000 });
+    return { report: JSON.parse(readFileSync(file, 'utf8')) as BenchReport, stdout };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 // The benchmark program itself, as `pnpm bench` runs it, at a small size. Only the shape of its
 // report and the agreement of the implementations are checked here: timings on a shared CI
 // machine say nothing, and the targets are for full runs (see BENCHMARKS.md).
 describe('pnpm bench --quick --only rules-20,pipeline', () => {
-  let dir: string;
   let report: BenchReport;
   let stdout: string;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'leadpipe-bench-'));
-    const file = join(dir, 'out.json');
-    const args = ['--conditions=@leadpipe/source', '--import', 'tsx', main, '--quick', '--only', 'rules-20,pipeline', '--events', '20000', '--json', file];
-    ({ stdout } = await run(process.execPath, args, { cwd: root, env: { ...process.env, INIT_CWD: root }, maxBuffer: 10 * 1024 * 1024, timeout: 60_000 }));
-    report = JSON.parse(readFileSync(file, 'utf8')) as BenchReport;
+    ({ report, stdout } = await runBench(['--only', 'rules-20,pipeline', '--events', '20000']));
   }, 90_000);
-
-  afterAll(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
 
   it('writes the documented JSON shape', () => {
     expect(report.node).toBe(process.version);
@@ -88,21 +92,12 @@ describe('pnpm bench --quick --only rules-20,pipeline', () => {
 
 // The scaling workload at two tiny sizes: each implementation in its own child process per size.
 describe('pnpm bench --quick --only scaling', () => {
-  let dir: string;
   let report: BenchReport;
   let stdout: string;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'leadpipe-bench-'));
-    const file = join(dir, 'out.json');
-    const args = ['--conditions=@leadpipe/source', '--import', 'tsx', main, '--quick', '--only', 'scaling', '--scale', '2000,5000', '--json', file];
-    ({ stdout } = await run(process.execPath, args, { cwd: root, env: { ...process.env, INIT_CWD: root }, maxBuffer: 10 * 1024 * 1024, timeout: 60_000 }));
-    report = JSON.parse(readFileSync(file, 'utf8')) as BenchReport;
+    ({ report, stdout } = await runBench(['--only', 'scaling', '--scale', '2000,5000']));
   }, 90_000);
-
-  afterAll(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
 
   it('runs leadpipe and, as its baseline, the hand-written loop at every size, each with its own leads and memory', () => {
     const pairs = report.results.map((r) => `${r.workload}/${r.impl}/${r.status}`).sort();
