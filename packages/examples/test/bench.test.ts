@@ -114,6 +114,8 @@ describe('pnpm bench --quick --only scaling', () => {
     }
     // The bench checks that itself too (and fails the run when they differ).
     expect(report.agreement.scaling).toEqual([]);
+    // Sizes this small are each the median of 11 runs (about 1M events timed, at most 11 runs).
+    for (const r of report.results) expect(r.note).toMatch(/; the median of 11 runs \(memory: the first run's\); fresh child process/);
   });
 
   it("judges linear growth on leadpipe and shows the hand-written loop's own growth beside it", () => {
