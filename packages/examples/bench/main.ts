@@ -55,7 +55,7 @@ export interface BenchReport {
   options: { quick: boolean; only: string[]; pipelineEvents: number; scale: number[] };
   durationSec: number;
   results: ResultRow[];
-  /** Pipeline implementations' outcomes agreed (leads, stages, tiers, deliveries). */
+  /** Differences between implementations' outcomes, empty when they agree: pipeline and glue (leads, stages, tiers, deliveries), scaling (leads at each size). */
   agreement: { pipeline?: string[]; glue?: string[]; scaling?: string[] };
   targets: TargetRow[];
 }

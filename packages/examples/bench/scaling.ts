@@ -3,8 +3,7 @@
  * growing stream lengths, and the hand-written loop (`pipeline`'s `hand-written` impl) at each
  * length right after it, as the baseline: how much time per event grows with the number of leads
  * on this machine when a loop keeps per-lead state and nothing else (no event log, ids, outbox or
- * audit). Each run is in a
- * **fresh child process**:
+ * audit). Each run is in a **fresh child process**:
  *
  * - an out-of-memory crash at 10 million events cannot be caught inside the process that runs
  *   it, but a parent can see it, report it and carry on;
