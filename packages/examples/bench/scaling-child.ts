@@ -26,8 +26,12 @@ const config = tourConfig(world);
 // Progress lines let the parent say how far a size got when it is killed or runs out of memory.
 const started = performance.now();
 const progress = (done: number) => console.log(`progress ${JSON.stringify({ events: done, wallSeconds: (performance.now() - started) / 1000, heapMb: Math.round(process.memoryUsage().heapUsed / 2 ** 20) })}`);
-const once = async (): Promise<PipelineRun> =>
-  impl === 'hand-written' ? runHandWritten(config, world, events, { measureMemory: true }) : await runLeadpipe(config, world, events, { measureMemory: true, readOutcome: false, onProgress: progress });
+/** One run of `n` events through this child's implementation: a warm-up (another seed, no memory measured) or a measured run. */
+const runOnce = async (n: number, measured: boolean): Promise<PipelineRun> => {
+  const stream = measured ? {} : { seed: 99 };
+  if (impl === 'hand-written') return runHandWritten(config, world, n, { measureMemory: measured, ...stream });
+  return runLeadpipe(config, world, n, { measureMemory: measured, readOutcome: false, ...stream, ...(measured ? { onProgress: progress } : {}) });
+};
 // Untimed warm-up on an engine (or loop) of its own (another seed), dropped before the measured
 // run: what a fresh process does first (the runtime compiling and optimising the engine's and the
 // store's shared code, among others), timed, made the smallest size look slower per event than it
@@ -35,8 +39,7 @@ const once = async (): Promise<PipelineRun> =>
 // flattered the ratio to the largest size. Each engine's generated rule conditions are its own
 // functions, still compiled during its own (timed) run. Every size gets the same warm-up, and
 // memory is measured from after it (so the shared code's compiled form is in the baseline).
-if (impl === 'hand-written') runHandWritten(config, world, WARM_UP_EVENTS, { measureMemory: false, seed: 99 });
-else await runLeadpipe(config, world, WARM_UP_EVENTS, { measureMemory: false, readOutcome: false, seed: 99 });
+await runOnce(WARM_UP_EVENTS, false);
 // The smaller sizes are short: 100k events take ~0.15 s through the hand-written loop and ~0.9 s
 // through leadpipe, short enough for a moment of the shared host to move them by half (the loop:
 // 1.14–1.84 µs/event in four single runs; leadpipe: 8.22–12.58 in five runs of the fifteenth
@@ -48,7 +51,7 @@ else await runLeadpipe(config, world, WARM_UP_EVENTS, { measureMemory: false, re
 // the code optimised).
 const count = Math.min(MAX_RUNS, Math.ceil(TIMED_EVENTS / events)) | 1;
 const runs: PipelineRun[] = [];
-for (let k = 0; k < count; k++) runs.push(await once());
+for (let k = 0; k < count; k++) runs.push(await runOnce(events, true));
 const first = runs[0] as PipelineRun;
 const median = [...runs].sort((a, b) => a.seconds - b.seconds)[(count - 1) / 2] as PipelineRun;
 const run: PipelineRun = { ...median, bytesPerLead: first.bytesPerLead, heapBytes: first.heapBytes };
