@@ -108,8 +108,8 @@ class Slots {
   protected findForInsert(key: string, hash: number): number {
     if (4 * (this.#filled + 1) > 3 * this.hashes.length) {
       // A key already here needs no room: found before the table grows (or, past its limit, refuses
-    // to; the store keeps tables at or below MAX_KEYS, where a resize always fits, so only a table
-    // used beyond that contract could refuse).
+      // to; the store keeps tables at or below MAX_KEYS, where a resize always fits, so only a table
+      // used beyond that contract could refuse).
       const found = this.find(key, hash);
       if (found >= 0) return found;
       this.#resize();
